@@ -1,0 +1,126 @@
+"""The ``genlab`` command: parse, build a config, call one library function.
+
+    genlab train dcgan --loss wgan-gp --preset paper --data cifar10 --out runs/wgan-gp
+    genlab train --resume runs/wgan-gp [--epochs 300]
+    genlab sample runs/wgan-gp -n 64 --out grid.png
+    genlab demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from genlab import __version__
+from genlab.config import CHOICES, FAMILIES
+from genlab.errors import GenlabError
+
+FIELD_HELP = {
+    "data": "builtin, cifar10, or the path of an image folder",
+    "preset": "paper (each loss its paper's optimiser), assignment (the seed's setting), smoke (tiny)",
+    "device": "auto, cpu, cuda or cuda:N",
+    "data_root": "dataset cache folder (default: $GENLAB_DATA or ~/.cache/genlab/data)",
+}
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, config_cls: type) -> None:
+    """One flag per config field; only flags actually given become overrides."""
+    group = parser.add_argument_group("settings (override the preset and the config file)")
+    for field in dataclasses.fields(config_cls):
+        flag = "--" + field.name.replace("_", "-")
+        help_text = FIELD_HELP.get(field.name, "")
+        if field.name in CHOICES:
+            help_text = "one of " + ", ".join(CHOICES[field.name])
+        type_name = field.type if isinstance(field.type, str) else field.type.__name__
+        kind = {"int": int, "float": float, "str": str, "bool": bool}[type_name]
+        if kind is bool:
+            group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
+        else:
+            group.add_argument(flag, dest=field.name, type=kind, default=argparse.SUPPRESS, metavar=field.name.upper(), help=help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genlab", description="Train, sample and evaluate classic image generative models.")
+    parser.add_argument("--version", action="version", version=f"genlab {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model (or --resume a run)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
+    train.add_argument("--epochs", dest="resume_epochs", type=int, help="with --resume: train up to this many epochs")
+    train.add_argument("--device", dest="resume_device", help="with --resume: the device to continue on")
+    train.add_argument("--lr", dest="resume_lr", type=float, help="with --resume: a new learning rate")
+    families = train.add_subparsers(dest="family", metavar="FAMILY")
+    for name, (config_cls, _) in FAMILIES.items():
+        family = families.add_parser(name, help=f"train a {name.upper()} model")
+        family.add_argument("--out", required=True, metavar="RUN_DIR", help="the new run folder")
+        family.add_argument("--config", metavar="FILE.toml", help="settings from a TOML file (flags win)")
+        _add_config_flags(family, config_cls)
+
+    sample = commands.add_parser("sample", help="draw samples from a trained generator")
+    sample.add_argument("run_dir", metavar="RUN_DIR")
+    sample.add_argument("-n", type=int, default=64, help="number of images (default 64)")
+    sample.add_argument("--out", required=True, help="a .png path for one grid, or a folder for N PNG files")
+    sample.add_argument("--checkpoint", default="latest", help="latest, best, an epoch number, or a .pt path")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--device", default="auto")
+
+    demo = commands.add_parser("demo", help="train every family briefly on the built-in data and write one page")
+    demo.add_argument("--out", default="genlab-demo", help="output folder (default genlab-demo)")
+    demo.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the demo's own)")
+    demo.add_argument("--device", default="cpu")
+    return parser
+
+
+def _overrides(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    return {k: v for k, v in vars(args).items() if k in names}
+
+
+def run_command(args: argparse.Namespace) -> None:
+    if args.command == "train":
+        from genlab.config import build_config
+        from genlab.training.run import resume, train
+
+        if args.resume:
+            extra = {"epochs": args.resume_epochs, "device": args.resume_device, "lr": args.resume_lr}
+            resume(args.resume, {k: v for k, v in extra.items() if v is not None})
+        elif args.family:
+            config_cls, _ = FAMILIES[args.family]
+            cfg = build_config(args.family, config_file=args.config, overrides=_overrides(args, config_cls))
+            train(cfg, args.out)
+        else:
+            raise GenlabError(f"name a model family to train ({', '.join(FAMILIES)}) or give --resume RUN_DIR")
+    elif args.command == "sample":
+        from genlab.config import resolve_device
+        from genlab.sampling import sample
+
+        path = sample(args.run_dir, args.n, args.out, checkpoint=args.checkpoint, seed=args.seed, device=resolve_device(args.device))
+        print(f"genlab: wrote {path}")
+    elif args.command == "demo":
+        from genlab.config import resolve_device
+        from genlab.demo import run_demo
+
+        page = run_demo(args.out, epochs=args.epochs, device=resolve_device(args.device))
+        print(f"genlab: demo written; open {page}")
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> str:
+    return f"genlab: warning: {message}\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    warnings.formatwarning = _one_line_warning
+    args = build_parser().parse_args(argv)
+    try:
+        run_command(args)
+    except GenlabError as e:
+        print(f"genlab: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("genlab: interrupted; checkpoints written so far are intact", file=sys.stderr)
+        return 130
+    return 0

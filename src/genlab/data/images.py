@@ -1,0 +1,115 @@
+"""Image datasets: a folder of image files (lazy) and images held in memory (uint8 NCHW)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch import Tensor
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from genlab.data.transforms import pil_to_uint8_tensor
+from genlab.errors import GenlabError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm")
+
+
+class GenlabWarning(UserWarning):
+    pass
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files under ``folder`` (recursively), sorted; a clear error if there are none."""
+    folder = Path(folder).expanduser()
+    if not folder.exists():
+        raise GenlabError(f"image folder {folder} does not exist; check the path")
+    if not folder.is_dir():
+        raise GenlabError(f"{folder} is not a folder; give a folder that holds image files")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    if not files:
+        raise GenlabError(
+            f"image folder {folder} holds no images ({', '.join(IMAGE_EXTENSIONS)}); put image files in it"
+        )
+    return files
+
+
+def _readable(path: Path) -> bool:
+    try:
+        with Image.open(path) as image:
+            image.size  # header only
+        return True
+    except (UnidentifiedImageError, OSError, ValueError):
+        return False
+
+
+def warn_skipped(count: int, folder: Path | str, what: str = "unreadable image file(s)") -> None:
+    if count:
+        warnings.warn(f"skipped {count} {what} in {folder}", GenlabWarning, stacklevel=3)
+
+
+class ImageFolder(Dataset):
+    """Every readable image under a folder, as uint8 CHW RGB tensors after ``transform`` (PIL -> PIL).
+
+    Files whose header cannot be read are skipped with one warning that counts them.
+    """
+
+    def __init__(self, folder: str | Path, transform: Callable[[Image.Image], Image.Image] | None = None) -> None:
+        self.folder = Path(folder).expanduser()
+        candidates = list_images(self.folder)
+        self.files = [p for p in candidates if _readable(p)]
+        warn_skipped(len(candidates) - len(self.files), self.folder)
+        if not self.files:
+            raise GenlabError(f"no readable images in {self.folder}; every image file there failed to open")
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def load(self, index: int) -> Image.Image:
+        with Image.open(self.files[index]) as image:
+            image = image.convert("RGB")
+        return self.transform(image) if self.transform else image
+
+    def __getitem__(self, index: int) -> Tensor:
+        return pil_to_uint8_tensor(self.load(index))
+
+
+class InMemoryImages(Dataset):
+    """uint8 NCHW images (and optional integer labels) held in one tensor."""
+
+    def __init__(self, images: Tensor, labels: Tensor | None = None, *, name: str = "images") -> None:
+        if images.dtype != torch.uint8 or images.dim() != 4:
+            raise ValueError(f"expected uint8 NCHW images, got {images.dtype} {tuple(images.shape)}")
+        self.images = images
+        self.labels = labels
+        self.name = name
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def __getitem__(self, index: int) -> Tensor:
+        return self.images[index]
+
+    def __getitems__(self, indices: list[int]) -> Tensor:
+        return self.images[torch.as_tensor(indices)]
+
+
+def preload(dataset: ImageFolder, *, desc: str | None = None) -> InMemoryImages:
+    """Decode every image of a folder once (with a progress bar); files that fail to decode are skipped."""
+    images, failed = [], 0
+    for i in tqdm(range(len(dataset)), desc=desc or f"loading {dataset.folder.name}", unit="img", leave=False):
+        try:
+            images.append(dataset[i])
+        except (OSError, ValueError, UnidentifiedImageError):
+            failed += 1
+    warn_skipped(failed, dataset.folder, "image file(s) that failed to decode")
+    if not images:
+        raise GenlabError(f"no image in {dataset.folder} could be decoded")
+    sizes = {tuple(t.shape) for t in images}
+    if len(sizes) > 1:
+        raise GenlabError(f"images in {dataset.folder} have different sizes {sorted(sizes)[:3]}; give a transform that resizes")
+    return InMemoryImages(torch.stack(images), name=str(dataset.folder))

@@ -1,0 +1,46 @@
+"""Named image sources: every one ends as uint8 NCHW images at the model's size.
+
+``builtin`` (offline digits), ``cifar10`` (downloaded on first use), or a path to
+any folder of images (resized on the shorter side and centre-cropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from genlab.data.builtin import builtin_digits
+from genlab.data.cifar10 import load_cifar10
+from genlab.data.images import ImageFolder, InMemoryImages, preload
+from genlab.data.transforms import resize_center_crop, resize_tensor_images
+from genlab.errors import GenlabError
+
+Source = Callable[[str, str], InMemoryImages]  # (data_root, split) -> images
+
+NAMED_SOURCES: dict[str, Source] = {
+    "builtin": lambda data_root, split: builtin_digits(split),
+    "cifar10": lambda data_root, split: load_cifar10(data_root, split),
+}
+
+
+def is_named_source(name: str) -> bool:
+    return name in NAMED_SOURCES
+
+
+def load_images(
+    source: str, *, image_size: int, data_root: str, split: str = "train", limit: int = 0
+) -> InMemoryImages:
+    """Images of a named source or a folder, at image_size x image_size, the first ``limit`` of them."""
+    if source in NAMED_SOURCES:
+        images = NAMED_SOURCES[source](data_root, split)
+    elif Path(source).expanduser().exists() or "/" in source or source.startswith("."):
+        folder = ImageFolder(source, transform=lambda image: resize_center_crop(image, image_size))
+        images = preload(folder)
+    else:
+        raise GenlabError(
+            f"unknown dataset {source!r}; choose one of {sorted(NAMED_SOURCES)} or give the path of an image folder"
+        )
+    tensor, labels = images.images, images.labels
+    if limit:
+        tensor, labels = tensor[:limit], (labels[:limit] if labels is not None else None)
+    return InMemoryImages(resize_tensor_images(tensor, image_size), labels, name=images.name)

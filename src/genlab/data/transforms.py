@@ -1,0 +1,45 @@
+"""Conversions at the edges: uint8 <-> model range [-1, 1], and resizing."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+
+def to_model_range(images: Tensor, device: torch.device | str | None = None) -> Tensor:
+    """uint8 [0, 255] NCHW -> float32 [-1, 1] NCHW (on ``device``)."""
+    images = images.to(device, non_blocking=True) if device is not None else images
+    return images.float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(images: Tensor) -> Tensor:
+    """float [-1, 1] -> uint8 [0, 255], rounding to the nearest level."""
+    return images.detach().float().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def resize_tensor_images(images: Tensor, size: int) -> Tensor:
+    """Resize uint8 NCHW images to size x size (bilinear, antialiased when shrinking)."""
+    if images.shape[-2:] == (size, size):
+        return images
+    resized = F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return resized.round().clamp(0, 255).to(torch.uint8)
+
+
+def resize_center_crop(image: Image.Image, size: int) -> Image.Image:
+    """Resize the shorter side to ``size`` (bicubic), then crop the centre square."""
+    w, h = image.size
+    scale = size / min(w, h)
+    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+    image = image.resize((new_w, new_h), Image.BICUBIC)
+    left, top = (new_w - size) // 2, (new_h - size) // 2
+    return image.crop((left, top, left + size, top + size))
+
+
+def pil_to_uint8_tensor(image: Image.Image) -> Tensor:
+    """PIL RGB image -> uint8 CHW tensor."""
+    import numpy as np
+
+    array = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()

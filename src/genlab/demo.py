@@ -1,0 +1,97 @@
+"""``genlab demo``: every family trained briefly on the built-in data, on one page.
+
+It runs the real training code (the ``smoke`` preset plus a few more epochs) and
+writes ``OUT/index.html`` and ``OUT/index.md`` with each run's last sample grid
+and learning curves side by side. Re-running it replaces its own earlier output.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from genlab.config import build_config
+from genlab.errors import GenlabError
+from genlab.training.run import train
+from genlab.training.run_dir import RunDir
+
+MARKER = ".genlab-demo"
+DEMO_EPOCHS = 8
+DEMO_LOSSES = ("gan", "lsgan", "wgan", "wgan-gp")
+
+
+@dataclass(frozen=True)
+class DemoEntry:
+    title: str
+    run: RunDir
+    pictures: tuple[tuple[str, Path], ...]  # (caption, image path)
+
+
+def _prepare(out: Path) -> None:
+    if out.exists():
+        if not (out / MARKER).exists():
+            if any(out.iterdir()):
+                raise GenlabError(f"{out} exists and is not a genlab demo folder; choose another --out")
+        else:
+            shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("written by genlab demo; replaced on the next run\n")
+
+
+def _dcgan_entries(out: Path, epochs: int, device: str) -> list[DemoEntry]:
+    entries = []
+    for loss in DEMO_LOSSES:
+        overrides = dict(loss=loss, epochs=epochs, device=device, limit=0, batch_size=64, checkpoint_every=epochs, smooth_window=20)
+        cfg = build_config("dcgan", preset="smoke", overrides=overrides)
+        print(f"genlab demo: DCGAN with the {loss} loss, {epochs} epochs on the built-in digits", flush=True)
+        run = train(cfg, out / f"dcgan-{loss}", quiet=True)
+        entries.append(
+            DemoEntry(
+                f"DCGAN, {loss} loss",
+                run,
+                (
+                    (f"samples after epoch {epochs}", run.images / f"fake_image-{epochs:03d}.png"),
+                    ("learning curves", run.plots / "losses.png"),
+                ),
+            )
+        )
+    return entries
+
+
+def write_index(out: Path, entries: list[DemoEntry]) -> Path:
+    rel = lambda p: p.relative_to(out).as_posix()  # noqa: E731
+    md = ["# genlab demo", "", "Every run below trained on the built-in digits (see the README for their provenance).", ""]
+    rows = []
+    for entry in entries:
+        md += [f"## {entry.title}", "", f"Run folder: `{rel(entry.run.root)}`", ""]
+        md += [f"![{caption}]({rel(path)})" for caption, path in entry.pictures] + [""]
+        cells = "".join(
+            f'<figure><img src="{html.escape(rel(path))}" alt="{html.escape(caption)}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+            for caption, path in entry.pictures
+        )
+        rows.append(
+            f'<section><h2>{html.escape(entry.title)}</h2><p>run folder: <code>{html.escape(rel(entry.run.root))}</code></p>'
+            f'<div class="row">{cells}</div></section>'
+        )
+    (out / "index.md").write_text("\n".join(md))
+    page = out / "index.html"
+    page.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>genlab demo</title><style>"
+        "body{font-family:sans-serif;margin:2em}.row{display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap}"
+        "figure{margin:0}img{max-height:320px;image-rendering:pixelated}figcaption{font-size:.9em;color:#555}"
+        "</style></head><body><h1>genlab demo</h1>"
+        "<p>Every run below trained on the built-in digits (see the README for their provenance).</p>"
+        + "".join(rows)
+        + "</body></html>\n"
+    )
+    return page
+
+
+def run_demo(out: str | Path = "genlab-demo", *, epochs: int | None = None, device: str = "cpu") -> Path:
+    out = Path(out)
+    _prepare(out)
+    entries = _dcgan_entries(out, epochs or DEMO_EPOCHS, device)
+    return write_index(out, entries)

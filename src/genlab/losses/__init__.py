@@ -1,0 +1,1 @@
+"""Objectives as functions of logits, named for their maths."""

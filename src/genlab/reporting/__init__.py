@@ -1,0 +1,1 @@
+"""Pictures and tables of results: image grids, learning curves, index pages."""

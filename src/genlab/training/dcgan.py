@@ -1,0 +1,134 @@
+"""One DCGAN training step per batch, for the four losses (spec section 1).
+
+Per batch (n_critic = k):
+    1. z ~ N(0, I); fake = G(z)
+    2. critic step: minimise L_D(D(x), D(fake.detach())) [+ lambda * GP for wgan-gp];
+       for wgan, clip every critic parameter to [-c, c] afterwards
+    3. every k-th batch, generator step: minimise L_G(D(fake)) with the updated D
+The generator's forward pass is shared by both updates (as in pytorch/examples' DCGAN).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from genlab.config import DCGANConfig
+from genlab.data.transforms import to_model_range
+from genlab.losses.adversarial import clip_weights_, get_loss, gradient_penalty
+from genlab.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from genlab.models.init import initialize_
+from genlab.reporting.curves import plot_curves
+from genlab.reporting.grids import save_grid
+from genlab.training.run_dir import History, RunDir
+
+
+def build_generator(cfg: DCGANConfig) -> DCGANGenerator:
+    generator = DCGANGenerator(
+        z_dim=cfg.z_dim, image_size=cfg.image_size, width=cfg.width, last_norm=cfg.gen_last_norm
+    )
+    return initialize_(generator, cfg.init)
+
+
+def build_discriminator(cfg: DCGANConfig) -> DCGANDiscriminator:
+    discriminator = DCGANDiscriminator(
+        image_size=cfg.image_size, width=cfg.width, norm=cfg.critic_norm, last_bias=cfg.disc_last_bias
+    )
+    return initialize_(discriminator, cfg.init)
+
+
+def make_optimizer(params, cfg: DCGANConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+
+
+def fixed_noise(cfg: DCGANConfig, n: int, device: torch.device | str) -> Tensor:
+    """The same z batch for every grid of a run (a function of the seed only)."""
+    generator = torch.Generator().manual_seed(cfg.seed + 7919)
+    return torch.randn(n, cfg.z_dim, 1, 1, generator=generator).to(device)
+
+
+class DCGANTrainer:
+    def __init__(self, cfg: DCGANConfig) -> None:
+        self.cfg = cfg
+        self.device = torch.device(cfg.device)
+        torch.manual_seed(cfg.seed)  # PyTorch's default init draws from the global generator
+        self.gen = build_generator(cfg).to(self.device)
+        self.disc = build_discriminator(cfg).to(self.device)
+        self.loss = get_loss(cfg.loss)
+        self.opt_g = make_optimizer(self.gen.parameters(), cfg)
+        self.opt_d = make_optimizer(self.disc.parameters(), cfg)
+        self.noise = torch.Generator(self.device).manual_seed(cfg.seed + 1)
+        self.fixed_z = fixed_noise(cfg, cfg.grid_size, self.device)
+
+    @property
+    def models(self) -> dict[str, nn.Module]:
+        return {"generator": self.gen, "discriminator": self.disc}
+
+    def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
+        cfg, loss = self.cfg, self.loss
+        self.gen.train()
+        self.disc.train()
+        real = to_model_range(batch, self.device)
+        z = torch.randn(real.shape[0], cfg.z_dim, 1, 1, device=self.device, generator=self.noise)
+        update_g = step % cfg.n_critic == 0
+        with torch.set_grad_enabled(update_g):
+            fake = self.gen(z)
+
+        real_logits = self.disc(real)
+        fake_logits = self.disc(fake.detach())
+        d_loss = loss.discriminator_loss(real_logits, fake_logits)
+        out = {"d_real": real_logits.detach().mean(), "d_fake": fake_logits.detach().mean()}
+        if loss.uses_gradient_penalty:
+            penalty = gradient_penalty(self.disc, real, fake, generator=self.noise)
+            out["gp"] = penalty.detach()
+            d_loss = d_loss + cfg.gp_weight * penalty
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        if loss.clips_weights:
+            clip_weights_(self.disc, cfg.clip_value)
+        out["d_loss"] = d_loss.detach()
+
+        if update_g:
+            g_loss = loss.generator_loss(self.disc(fake))
+            self.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            self.opt_g.step()
+            out["g_loss"] = g_loss.detach()
+        return out
+
+    @torch.no_grad()
+    def sample(self, z: Tensor) -> Tensor:
+        self.gen.eval()
+        return self.gen(z)
+
+    def end_epoch(self, epoch: int, run: RunDir, history: History) -> None:
+        if epoch % self.cfg.sample_every == 0 or epoch == self.cfg.epochs:
+            save_grid(self.sample(self.fixed_z), run.images / f"fake_image-{epoch:03d}.png")
+        plot_curves(
+            history,
+            {"losses": ["g_loss", "d_loss"], "discriminator outputs": ["d_real", "d_fake"]},
+            run.plots / "losses.png",
+            window=self.cfg.smooth_window,
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "models": {name: model.state_dict() for name, model in self.models.items()},
+            "optimizers": {"generator": self.opt_g.state_dict(), "discriminator": self.opt_d.state_dict()},
+            "schedulers": {},
+            "noise_rng": self.noise.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, model in self.models.items():
+            model.load_state_dict(state["models"][name])
+        self.opt_g.load_state_dict(state["optimizers"]["generator"])
+        self.opt_d.load_state_dict(state["optimizers"]["discriminator"])
+        self.noise.set_state(state["noise_rng"])

@@ -1,0 +1,90 @@
+"""The shared training loop: epochs, progress, history, checkpoints. It knows nothing about GANs.
+
+A family's trainer supplies ``train_step(batch, step) -> dict[str, Tensor]`` (detached
+scalars, in the order of its paper's algorithm box), ``end_epoch(epoch, run, history)``
+for its pictures, and ``state_dict()`` / ``load_state_dict()`` for everything a
+resumed run needs (models, optimisers, schedulers, its random generators).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Protocol
+
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from genlab import __version__
+from genlab.data.loader import EpochBatches
+from genlab.errors import GenlabError
+from genlab.training.checkpoint import rng_state, save_atomic
+from genlab.training.run_dir import History, RunDir
+
+
+class Trainer(Protocol):
+    def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]: ...
+
+    def end_epoch(self, epoch: int, run: RunDir, history: History) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def fit(
+    trainer: Trainer,
+    batches: EpochBatches,
+    run: RunDir,
+    history: History,
+    *,
+    config: dict[str, Any],
+    epochs: int,
+    checkpoint_every: int,
+    start_epoch: int = 0,
+    start_step: int = 0,
+) -> int:
+    """Train epochs start_epoch+1 .. epochs; returns the last step. Epochs are numbered from 1."""
+    step = start_step
+    for epoch in range(start_epoch + 1, epochs + 1):
+        started, seen = time.perf_counter(), 0
+        bar = tqdm(batches.epoch(epoch), total=len(batches), desc=f"epoch {epoch}/{epochs}", unit="step", mininterval=0.5)
+        for batch in bar:
+            step += 1
+            numbers = {name: float(value) for name, value in trainer.train_step(batch, step).items()}
+            _stop_if_diverged(numbers, step, epoch, run, history)
+            history.append({"step": step, "epoch": epoch, **numbers})
+            seen += batch.shape[0]
+            rate = seen / max(time.perf_counter() - started, 1e-9)
+            losses = {k: f"{v:.3f}" for k, v in numbers.items() if k.endswith("loss")}
+            bar.set_postfix({**losses, "img/s": f"{rate:.0f}"}, refresh=False)
+        bar.close()
+        history.flush()
+        trainer.end_epoch(epoch, run, history)
+        state = {
+            "genlab_version": __version__,
+            "config": config,
+            "epoch": epoch,
+            "step": step,
+            "trainer": trainer.state_dict(),
+            "rng": rng_state(),
+        }
+        save_atomic(state, run.latest)
+        if epoch % checkpoint_every == 0 or epoch == epochs:
+            save_atomic(state, run.epoch_checkpoint(epoch))
+    return step
+
+
+def _stop_if_diverged(numbers: dict[str, float], step: int, epoch: int, run: RunDir, history: History) -> None:
+    bad = {k: v for k, v in numbers.items() if not math.isfinite(v)}
+    if not bad:
+        return
+    history.flush()
+    name, value = next(iter(bad.items()))
+    kept = (
+        f"the last good checkpoint {run.latest} is intact; resume from it with --resume {run.root} "
+        "and a lower learning rate (--lr)"
+        if run.latest.exists()
+        else "no checkpoint was written yet; start again with a lower learning rate (--lr)"
+    )
+    raise GenlabError(f"training stopped: {name} became {value} at step {step} (epoch {epoch}); {kept}")

@@ -1,0 +1,155 @@
+"""A run folder and what it holds.
+
+    RUN_DIR/config.json          the resolved config
+    RUN_DIR/history.csv          one row per step: step, epoch, and every number the step returns
+    RUN_DIR/images/              sample grids (fake_image-001.png, ...)
+    RUN_DIR/plots/               learning curves (losses.png)
+    RUN_DIR/checkpoints/         latest.pt every epoch, epoch-NNNN.pt periodically
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genlab.config import load_config, save_config
+from genlab.errors import GenlabError
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def history_path(self) -> Path:
+        return self.root / "history.csv"
+
+    @property
+    def images(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def plots(self) -> Path:
+        return self.root / "plots"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def latest(self) -> Path:
+        return self.checkpoints / "latest.pt"
+
+    def epoch_checkpoint(self, epoch: int) -> Path:
+        return self.checkpoints / f"epoch-{epoch:04d}.pt"
+
+    @classmethod
+    def create(cls, root: str | Path, cfg: Any) -> RunDir:
+        """A new run folder; refuses one that already holds a run (never overwrites user data)."""
+        run = cls(Path(root).expanduser())
+        if run.config_path.exists():
+            raise GenlabError(
+                f"{run.root} already holds a run; continue it with --resume {run.root} or choose another --out"
+            )
+        for folder in (run.images, run.plots, run.checkpoints):
+            folder.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, run.config_path)
+        return run
+
+    @classmethod
+    def open(cls, root: str | Path) -> RunDir:
+        run = cls(Path(root).expanduser())
+        if not run.config_path.is_file():
+            raise GenlabError(f"{run.root} is not a genlab run folder (no config.json); give the --out of a training run")
+        return run
+
+    def config(self) -> Any:
+        return load_config(self.config_path)
+
+    def checkpoint(self, which: str = "latest") -> Path:
+        """``latest``, ``best``, ``epoch-N``/``N``, or a path to a .pt file."""
+        if which in ("latest", "best"):
+            path = self.checkpoints / f"{which}.pt"
+        elif re.fullmatch(r"(epoch-)?\d+", which):
+            path = self.epoch_checkpoint(int(which.removeprefix("epoch-")))
+        else:
+            path = Path(which)
+        if not path.is_file():
+            have = sorted(p.stem for p in self.checkpoints.glob("*.pt")) if self.checkpoints.is_dir() else []
+            raise GenlabError(f"no checkpoint {which!r} in {self.root}; available: {have or 'none (train first)'}")
+        return path
+
+
+class History:
+    """Rows of numbers per step, mirrored to history.csv (appended; rewritten when a new column appears)."""
+
+    def __init__(self, path: Path, rows: list[dict[str, float]] | None = None) -> None:
+        self.path = path
+        self.rows: list[dict[str, float]] = rows or []
+        self._written = 0
+        self._columns: list[str] = []
+        if self.rows:
+            self._rewrite()
+
+    @classmethod
+    def load(cls, path: Path, *, up_to_step: int) -> History:
+        """The rows of an earlier run up to its checkpoint's step (later rows were not checkpointed)."""
+        rows = []
+        if path.is_file():
+            with path.open(newline="") as f:
+                for raw in csv.DictReader(f):
+                    row = {k: float(v) for k, v in raw.items() if v not in ("", None)}
+                    if row.get("step", math.inf) <= up_to_step:
+                        rows.append(row)
+        return cls(path, rows)
+
+    def append(self, row: dict[str, float]) -> None:
+        self.rows.append(row)
+
+    def column(self, name: str) -> tuple[list[float], list[float]]:
+        """(steps, values) where the column has a finite value."""
+        steps, values = [], []
+        for row in self.rows:
+            value = row.get(name)
+            if value is not None and math.isfinite(value):
+                steps.append(row["step"])
+                values.append(value)
+        return steps, values
+
+    def flush(self) -> None:
+        pending = self.rows[self._written :]
+        if not pending:
+            return
+        columns = list(self._columns)
+        for row in pending:
+            columns += [k for k in row if k not in columns]
+        if columns != self._columns:
+            self._columns = columns
+            self._rewrite()
+            return
+        with self.path.open("a", newline="") as f:
+            csv.DictWriter(f, self._columns).writerows(_formatted(pending))
+        self._written = len(self.rows)
+
+    def _rewrite(self) -> None:
+        for row in self.rows:
+            self._columns += [k for k in row if k not in self._columns]
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("w", newline="") as f:
+            writer = csv.DictWriter(f, self._columns)
+            writer.writeheader()
+            writer.writerows(_formatted(self.rows))
+        tmp.replace(self.path)
+        self._written = len(self.rows)
+
+
+def _formatted(rows: list[dict[str, float]]) -> list[dict[str, Any]]:
+    return [{k: (int(v) if k in ("step", "epoch") else f"{v:.6g}") for k, v in row.items()} for row in rows]
