@@ -1,0 +1,108 @@
+import csv
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+from genlab.errors import GenlabError
+from genlab.training import dcgan as dcgan_training
+from genlab.training.checkpoint import load_checkpoint
+from genlab.training.run import resume, train
+
+
+def test_a_run_writes_every_output(tiny_dcgan, tmp_path):
+    cfg = tiny_dcgan(loss="wgan-gp")
+    run = train(cfg, tmp_path / "run", quiet=True)
+    assert json.loads(run.config_path.read_text())["loss"] == "wgan-gp"
+    for epoch in (1, 2):
+        grid = Image.open(run.images / f"fake_image-{epoch:03d}.png")
+        assert grid.size == (2 + 2 * 34, 2 + 2 * 34)  # 4 images of 32 px, 2 per row, padding 2
+    assert (run.plots / "losses.png").stat().st_size > 1000
+    assert run.latest.is_file() and run.epoch_checkpoint(1).is_file() and run.epoch_checkpoint(2).is_file()
+    with run.history_path.open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 8  # 64 images / 16 per batch * 2 epochs
+    assert {"step", "epoch", "d_loss", "g_loss", "gp", "d_real", "d_fake"} <= set(rows[0])
+    # n_critic = 5: the generator steps on steps 5, 10, ...
+    assert [r["g_loss"] != "" for r in rows] == [s % 5 == 0 for s in range(1, 9)]
+
+
+def test_checkpoint_is_plain_data(tiny_dcgan, tmp_path):
+    run = train(tiny_dcgan(epochs=1), tmp_path / "run", quiet=True)
+    state = torch.load(run.latest, weights_only=True)
+    assert state["epoch"] == 1 and state["step"] == 4
+    assert state["config"]["family"] == "dcgan"
+    assert set(state["trainer"]["models"]) == {"generator", "discriminator"}
+    assert {"torch"} <= set(state["rng"]) and "noise_rng" in state["trainer"]
+    assert not list(run.checkpoints.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("loss", ["gan", "lsgan", "wgan", "wgan-gp"])
+def test_resume_gives_identical_weights(tiny_dcgan, tmp_path, loss):
+    straight = train(tiny_dcgan(loss=loss, epochs=2), tmp_path / "straight", quiet=True)
+    half = train(tiny_dcgan(loss=loss, epochs=1), tmp_path / "half", quiet=True)
+    resume(half.root, {"epochs": 2}, quiet=True)
+    a = load_checkpoint(straight.latest)["trainer"]
+    b = load_checkpoint(half.latest)["trainer"]
+    for name in ("generator", "discriminator"):
+        for key, value in a["models"][name].items():
+            torch.testing.assert_close(b["models"][name][key], value, rtol=0, atol=0)
+    torch.testing.assert_close(
+        b["optimizers"]["generator"]["state"][0]["exp_avg" if loss != "wgan" else "square_avg"],
+        a["optimizers"]["generator"]["state"][0]["exp_avg" if loss != "wgan" else "square_avg"],
+        rtol=0, atol=0,
+    )
+    with half.history_path.open() as f, straight.history_path.open() as g:
+        assert list(csv.DictReader(f)) == list(csv.DictReader(g))
+
+
+def test_wgan_clipping_holds_after_training(tiny_dcgan, tmp_path):
+    run = train(tiny_dcgan(loss="wgan", epochs=1), tmp_path / "run", quiet=True)
+    disc = load_checkpoint(run.latest)["trainer"]["models"]["discriminator"]
+    for name, value in disc.items():
+        if value.is_floating_point() and "running" not in name:
+            assert value.abs().max().item() <= 0.01 + 1e-9, name
+
+
+def test_diverged_training_stops_and_keeps_the_last_checkpoint(tiny_dcgan, tmp_path, monkeypatch):
+    original = dcgan_training.DCGANTrainer.train_step
+
+    def poisoned(self, batch, step):
+        out = original(self, batch, step)
+        if step == 6:
+            out["d_loss"] = torch.tensor(float("nan"))
+        return out
+
+    monkeypatch.setattr(dcgan_training.DCGANTrainer, "train_step", poisoned)
+    with pytest.raises(GenlabError, match=r"d_loss became nan at step 6 \(epoch 2\); the last good checkpoint .*latest.pt is intact"):
+        train(tiny_dcgan(loss="gan", epochs=3), tmp_path / "run", quiet=True)
+    state = load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")
+    assert state["epoch"] == 1 and state["step"] == 4
+
+
+def test_existing_run_is_never_overwritten(tiny_dcgan, tmp_path):
+    train(tiny_dcgan(epochs=1), tmp_path / "run", quiet=True)
+    with pytest.raises(GenlabError, match="already holds a run; continue it with --resume"):
+        train(tiny_dcgan(epochs=1), tmp_path / "run", quiet=True)
+
+
+def test_resume_of_a_finished_run_asks_for_more_epochs(tiny_dcgan, tmp_path):
+    run = train(tiny_dcgan(epochs=1), tmp_path / "run", quiet=True)
+    with pytest.raises(GenlabError, match="already finished 1 epochs; pass --epochs N"):
+        resume(run.root, quiet=True)
+
+
+def test_bad_data_fails_before_a_run_folder_is_made(tiny_dcgan, tmp_path):
+    with pytest.raises(GenlabError, match="does not exist"):
+        train(tiny_dcgan(data=str(tmp_path / "missing")), tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run").exists()
+
+
+def test_training_lowers_the_discriminator_loss_on_fixed_data(tiny_dcgan):
+    # With the generator frozen, the GAN discriminator step is plain logistic regression on a fixed batch.
+    cfg = tiny_dcgan(loss="gan", n_critic=1000)
+    trainer = dcgan_training.DCGANTrainer(cfg)
+    batch = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    losses = [trainer.train_step(batch, step)["d_loss"].item() for step in range(1, 30)]
+    assert losses[-1] < losses[0] * 0.5
