@@ -1,0 +1,78 @@
+import subprocess
+import sys
+
+import pytest
+import torch
+from PIL import Image
+
+from genlab.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_sample_and_resume_through_the_command_line(capsys, tmp_path):
+    out = tmp_path / "run"
+    code, stdout, _ = run_cli(
+        capsys, "train", "dcgan", "--loss", "lsgan", "--preset", "smoke", "--data", "builtin", "--out", str(out),
+        "--epochs", "1", "--width", "8", "--z-dim", "16", "--limit", "32", "--batch-size", "16", "--device", "cpu",
+        "--no-gen-last-norm",
+    )
+    assert code == 0
+    assert "loss              lsgan" in stdout and "gen_last_norm     False" in stdout
+    assert (out / "images" / "fake_image-001.png").is_file()
+
+    code, _, _ = run_cli(capsys, "train", "--resume", str(out), "--epochs", "2")
+    assert code == 0 and (out / "images" / "fake_image-002.png").is_file()
+
+    code, _, _ = run_cli(capsys, "sample", str(out), "-n", "9", "--out", str(tmp_path / "grid.png"), "--device", "cpu")
+    assert code == 0 and Image.open(tmp_path / "grid.png").size == (2 + 3 * 34, 2 + 3 * 34)
+
+    code, _, _ = run_cli(capsys, "sample", str(out), "-n", "5", "--out", str(tmp_path / "many"), "--checkpoint", "1")
+    assert code == 0
+    files = sorted((tmp_path / "many").glob("*.png"))
+    assert [f.name for f in files] == [f"{i:06d}.png" for i in range(5)]
+    assert Image.open(files[0]).size == (32, 32)
+
+
+def test_config_file_through_the_command_line(capsys, tmp_path):
+    toml = tmp_path / "cfg.toml"
+    toml.write_text('preset = "smoke"\nloss = "wgan"\nwidth = 8\nz_dim = 16\nlimit = 32\nbatch_size = 16\nepochs = 1\n')
+    code, stdout, _ = run_cli(capsys, "train", "dcgan", "--config", str(toml), "--out", str(tmp_path / "r"), "--device", "cpu")
+    assert code == 0 and "optimizer         rmsprop" in stdout
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "dcgan", "--loss", "hinge", "--out", "x"], "unknown loss 'hinge'; choose one of ['gan', 'lsgan', 'wgan', 'wgan-gp']"),
+        (["train", "dcgan", "--preset", "fast", "--out", "x"], "unknown preset 'fast'; choose one of"),
+        (["train", "dcgan", "--data", "imagenet", "--out", "x", "--device", "cpu"], "unknown dataset 'imagenet'"),
+        (["train", "dcgan", "--device", "gpu0", "--out", "x"], "unknown device 'gpu0'"),
+        (["train", "dcgan", "--data", "/no/such/folder", "--out", "x", "--device", "cpu"], "image folder /no/such/folder does not exist"),
+        (["train", "--resume", "/no/such/run"], "is not a genlab run folder"),
+        (["sample", "/no/such/run", "--out", "x.png"], "is not a genlab run folder"),
+        (["train"], "name a model family to train"),
+    ],
+)
+def test_bad_input_gives_one_line_error(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert err.startswith("genlab: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cuda_asked_without_gpu(capsys, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    code, _, err = run_cli(capsys, "train", "dcgan", "--device", "cuda", "--out", str(tmp_path / "x"))
+    assert code == 2 and "no CUDA GPU is available; use --device cpu" in err
+
+
+def test_python_dash_m_entry_point():
+    result = subprocess.run([sys.executable, "-m", "genlab", "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("genlab ")
