@@ -106,3 +106,12 @@ def test_training_lowers_the_discriminator_loss_on_fixed_data(tiny_dcgan):
     batch = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
     losses = [trainer.train_step(batch, step)["d_loss"].item() for step in range(1, 30)]
     assert losses[-1] < losses[0] * 0.5
+
+
+def test_resume_with_a_new_learning_rate(tiny_dcgan, tmp_path):
+    run = train(tiny_dcgan(epochs=1), tmp_path / "run", quiet=True)
+    resume(run.root, {"epochs": 2, "lr": 1e-5}, quiet=True)
+    state = load_checkpoint(run.latest)["trainer"]["optimizers"]
+    assert state["generator"]["param_groups"][0]["lr"] == 1e-5
+    assert state["discriminator"]["param_groups"][0]["lr"] == 1e-5
+    assert json.loads(run.config_path.read_text())["lr"] == 1e-5

@@ -131,4 +131,7 @@ class DCGANTrainer:
             model.load_state_dict(state["models"][name])
         self.opt_g.load_state_dict(state["optimizers"]["generator"])
         self.opt_d.load_state_dict(state["optimizers"]["discriminator"])
+        for optimizer in (self.opt_g, self.opt_d):  # the config's rate wins (resume --lr); DCGAN's is constant
+            for group in optimizer.param_groups:
+                group["lr"] = self.cfg.lr
         self.noise.set_state(state["noise_rng"])

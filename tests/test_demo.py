@@ -1,0 +1,31 @@
+import pytest
+
+from genlab.demo import MARKER, _prepare, run_demo
+from genlab.errors import GenlabError
+
+
+def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
+    page = run_demo(tmp_path / "demo", epochs=1)
+    html = page.read_text()
+    for loss in ("gan", "lsgan", "wgan", "wgan-gp"):
+        run = tmp_path / "demo" / f"dcgan-{loss}"
+        assert (run / "images" / "fake_image-001.png").is_file()
+        assert (run / "plots" / "losses.png").is_file()
+        assert f'src="dcgan-{loss}/images/fake_image-001.png"' in html
+    assert "dcgan-wgan-gp/plots/losses.png" in (tmp_path / "demo" / "index.md").read_text()
+
+
+def test_demo_replaces_only_its_own_earlier_output(tmp_path):
+    out = tmp_path / "demo"
+    _prepare(out)
+    (out / "dcgan-gan").mkdir()
+    _prepare(out)
+    assert (out / MARKER).is_file() and not (out / "dcgan-gan").exists()
+
+
+def test_demo_refuses_a_folder_it_did_not_make(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    with pytest.raises(GenlabError, match="is not a genlab demo folder"):
+        run_demo(tmp_path / "mine", epochs=1)
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
