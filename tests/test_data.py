@@ -19,7 +19,7 @@ from genlab.data.download import download
 from genlab.data.images import GenlabWarning, ImageFolder
 from genlab.data.loader import EpochBatches
 from genlab.data.sources import load_images
-from genlab.data.transforms import resize_center_crop, to_model_range, to_uint8
+from genlab.data.transforms import center_crop_resize, to_model_range, to_uint8
 from genlab.errors import GenlabError
 
 
@@ -57,10 +57,10 @@ def test_folder_source_resizes_and_crops(tmp_path):
     assert images.images.shape == (7, 3, 32, 32)
 
 
-def test_resize_center_crop_geometry():
+def test_center_crop_resize_geometry():
     image = Image.new("RGB", (100, 50))
     image.paste((255, 0, 0), (0, 0, 25, 50))  # red band on the left quarter is cropped away
-    out = resize_center_crop(image, 20)
+    out = center_crop_resize(image, 20)
     assert out.size == (20, 20)
     assert np.asarray(out)[:, :, 0].max() < 30
 
@@ -234,3 +234,12 @@ def test_cifar10_offline_error_says_where_to_put_the_file(tmp_path):
     assert "could not download http://127.0.0.1:9/cifar-10-python.tar.gz" in message
     assert f"put it in {tmp_path / 'cifar10'}" in message
     assert "\n" not in message
+
+
+def test_center_crop_by_size_and_fraction():
+    image = Image.new("RGB", (100, 60), (0, 0, 0))
+    image.paste((255, 255, 255), (40, 20, 60, 40))  # a white 20x20 square in the middle
+    by_size = np.asarray(center_crop_resize(image, 20, crop_size=20))
+    assert by_size.shape == (20, 20, 3) and by_size.min() == 255
+    by_fraction = np.asarray(center_crop_resize(image, 10, crop_fraction=1 / 3))
+    assert by_fraction.shape == (10, 10, 3) and by_fraction.min() >= 250

@@ -2,7 +2,10 @@
 
     genlab train dcgan --loss wgan-gp --preset paper --data cifar10 --out runs/wgan-gp
     genlab train --resume runs/wgan-gp [--epochs 300]
+    genlab train vae --data faces/ --out runs/vae
     genlab sample runs/wgan-gp -n 64 --out grid.png
+    genlab reconstruct runs/vae --input faces/ --output pairs.png
+    genlab describe vae
     genlab demo
 """
 
@@ -68,6 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--device", default="auto")
 
+    reconstruct = commands.add_parser("reconstruct", help="VAE: (ground truth | reconstruction) pairs for a folder of images")
+    reconstruct.add_argument("run_dir", metavar="RUN_DIR")
+    reconstruct.add_argument("--input", required=True, metavar="DIR", help="a folder of images")
+    reconstruct.add_argument("--output", required=True, metavar="FILE.png")
+    reconstruct.add_argument("-n", type=int, default=64, help="at most this many images (default 64)")
+    reconstruct.add_argument("--checkpoint", default="latest")
+    reconstruct.add_argument("--device", default="auto")
+
+    describe = commands.add_parser("describe", help="print a model's architecture as a table")
+    describe.add_argument("target", metavar="RUN_DIR|MODEL", help=f"a run folder or a family ({', '.join(FAMILIES)})")
+
     demo = commands.add_parser("demo", help="train every family briefly on the built-in data and write one page")
     demo.add_argument("--out", default="genlab-demo", help="output folder (default genlab-demo)")
     demo.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the demo's own)")
@@ -100,6 +114,16 @@ def run_command(args: argparse.Namespace) -> None:
 
         path = sample(args.run_dir, args.n, args.out, checkpoint=args.checkpoint, seed=args.seed, device=resolve_device(args.device))
         print(f"genlab: wrote {path}")
+    elif args.command == "reconstruct":
+        from genlab.config import resolve_device
+        from genlab.sampling import reconstruct
+
+        path = reconstruct(args.run_dir, args.input, args.output, checkpoint=args.checkpoint, device=resolve_device(args.device), limit=args.n)
+        print(f"genlab: wrote {path}")
+    elif args.command == "describe":
+        from genlab.training.run import describe
+
+        print(describe(args.target))
     elif args.command == "demo":
         from genlab.config import resolve_device
         from genlab.demo import run_demo

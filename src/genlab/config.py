@@ -89,16 +89,62 @@ ASSIGNMENT = dict(
 
 SMOKE = dict(data="builtin", epochs=2, batch_size=32, limit=256, checkpoint_every=1, grid_size=16, smooth_window=5)
 
-Preset = Callable[[str], dict[str, Any]]
+Preset = Callable[[dict[str, Any]], dict[str, Any]]  # the user's settings -> the preset's values
+
+
+def _paper(user: dict[str, Any]) -> dict[str, Any]:
+    return dict(PAPER_DEFAULTS.get(user.get("loss", DCGANConfig.loss), {}))
+
 
 DCGAN_PRESETS: dict[str, Preset] = {
-    "paper": lambda loss: dict(PAPER_DEFAULTS[loss]),
-    "assignment": lambda loss: dict(ASSIGNMENT),
-    "smoke": lambda loss: {**PAPER_DEFAULTS[loss], **SMOKE},
+    "paper": _paper,
+    "assignment": lambda user: dict(ASSIGNMENT),
+    "smoke": lambda user: {**_paper(user), **SMOKE},
+}
+
+
+@dataclass
+class VAEConfig:
+    """A convolutional VAE (spec section 3, seed 004): Kingma & Welling 2014."""
+
+    # objective
+    likelihood: str = "bernoulli"  # bernoulli: pixels in [0, 1] | gaussian: N(x; decoder mean, sigma^2)
+    sigma: float = 0.1  # gaussian likelihood's fixed standard deviation, in [0, 1] pixel units
+    beta: float = 1.0  # KL weight; only beta = 1 trains (and reports) the true negative ELBO
+    # network
+    image_size: int = 64
+    latent_dim: int = 128
+    width: int = 32  # channels of the first encoder layer, doubling per stride-2 layer
+    # optimisation
+    lr: float = 1e-3
+    batch_size: int = 128
+    epochs: int = 50
+    # data and preprocessing: centre crop (crop_size pixels, or crop_fraction of the shorter side), then resize
+    data: str = "builtin"
+    data_root: str = "auto"
+    crop_size: int = 0  # 0: use crop_fraction
+    crop_fraction: float = 1.0
+    holdout: float = 0.05  # held-out fraction (seeded split)
+    limit: int = 0
+    workers: int = 0
+    # run
+    preset: str = "default"
+    seed: int = 0
+    device: str = "auto"
+    checkpoint_every: int = 10
+    sample_every: int = 1
+    grid_size: int = 32
+    smooth_window: int = 50
+
+
+VAE_PRESETS: dict[str, Preset] = {
+    "default": lambda user: {},
+    "smoke": lambda user: dict(image_size=32, latent_dim=16, width=16, batch_size=64, epochs=2, limit=512, checkpoint_every=1, grid_size=16, smooth_window=5),
 }
 
 FAMILIES: dict[str, tuple[type, dict[str, Preset]]] = {
     "dcgan": (DCGANConfig, DCGAN_PRESETS),
+    "vae": (VAEConfig, VAE_PRESETS),
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -106,6 +152,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "critic_norm": ("batch", "layer", "none"),
     "init": ("normal", "pytorch"),
     "optimizer": ("adam", "rmsprop"),
+    "likelihood": ("bernoulli", "gaussian"),
 }
 
 
@@ -178,6 +225,9 @@ def validate(cfg: Any) -> None:
     for name in ("epochs", "batch_size", "n_critic", "grid_size", "checkpoint_every", "sample_every", "smooth_window"):
         if hasattr(cfg, name) and getattr(cfg, name) < 1:
             raise GenlabError(f"{name} must be at least 1 (got {getattr(cfg, name)})")
+    for name in ("holdout", "crop_fraction"):
+        if hasattr(cfg, name) and not 0 <= getattr(cfg, name) <= 1:
+            raise GenlabError(f"{name} must be between 0 and 1 (got {getattr(cfg, name)})")
     size = getattr(cfg, "image_size", 32)
     if size < 8 or size & (size - 1):
         raise GenlabError(f"image_size must be a power of two, at least 8 (got {size})")
@@ -206,10 +256,7 @@ def build_config(
 
     defaults = config_cls()
     preset_name = user.get("preset", defaults.preset)
-    loss = user.get("loss", defaults.loss)
-    if loss not in PAPER_DEFAULTS:
-        raise GenlabError(f"unknown loss {loss!r}; choose one of {sorted(PAPER_DEFAULTS)}")
-    values = choose(presets, preset_name, "preset")(loss)
+    values = choose(presets, preset_name, "preset")(user)
     values.update(user)
     cfg = dataclasses.replace(defaults, **values)
     cfg.device = resolve_device(cfg.device)

@@ -1,41 +1,28 @@
-"""Draw samples from a trained run: one PNG grid, or a folder of individual PNGs."""
+"""Draw samples from a trained run (any family with a ``sample(z)``): one PNG grid, or a folder of PNGs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from genlab.config import DCGANConfig
+from genlab.data.sources import load_images
 from genlab.errors import GenlabError
-from genlab.reporting.grids import save_grid, save_images
-from genlab.training.checkpoint import load_checkpoint
-from genlab.training.dcgan import build_generator
-from genlab.training.run_dir import RunDir
+from genlab.reporting.grids import interleave, save_grid, save_images
+from genlab.data.transforms import to_model_range
+from genlab.training.run import load_trained
 
 
-def load_generator(run_dir: str | Path, checkpoint: str = "latest", device: str = "cpu") -> tuple[DCGANConfig, torch.nn.Module]:
-    run = RunDir.open(run_dir)
-    cfg = run.config()
-    if not isinstance(cfg, DCGANConfig):
-        raise GenlabError(f"{run.root} is not a DCGAN run; sampling needs a generator trained with 'genlab train dcgan'")
-    state = load_checkpoint(run.checkpoint(checkpoint), map_location=device)
-    generator = build_generator(cfg)
-    generator.load_state_dict(state["trainer"]["models"]["generator"])
-    return cfg, generator.to(device).eval()
-
-
-@torch.no_grad()
-def generate(generator: torch.nn.Module, z_dim: int, n: int, *, seed: int, batch_size: int = 256, device: str = "cpu"):
-    """Yield batches of generated images in [-1, 1], ``n`` in all, from z drawn with ``seed``."""
+def generate(trainer, n: int, *, seed: int, batch_size: int = 256) -> Iterator[Tensor]:
+    """Batches of generated images in [-1, 1], ``n`` in all, from latents drawn with ``seed``."""
     noise = torch.Generator().manual_seed(seed)
     done = 0
     while done < n:
         size = min(batch_size, n - done)
-        z = torch.randn(size, z_dim, 1, 1, generator=noise).to(device)
-        yield generator(z)
+        yield trainer.sample(trainer.latent(size, noise).to(trainer.device)).cpu()
         done += size
 
 
@@ -43,12 +30,11 @@ def sample(run_dir: str | Path, n: int, out: str | Path, *, checkpoint: str = "l
     """``out`` ending in .png: one grid; otherwise a folder of n PNGs (000000.png, ...)."""
     if n < 1:
         raise GenlabError(f"-n must be at least 1 (got {n})")
-    cfg, generator = load_generator(run_dir, checkpoint, device)
+    _, _, trainer = load_trained(run_dir, checkpoint, device)
     out = Path(out)
-    batches = generate(generator, cfg.z_dim, n, seed=seed, device=device)
+    batches = generate(trainer, n, seed=seed)
     if out.suffix.lower() == ".png":
-        images: Tensor = torch.cat(list(batches))
-        return save_grid(images, out)
+        return save_grid(torch.cat(list(batches)), out)
     written = 0
     with tqdm(total=n, desc="sampling", unit="img") as bar:
         for images in batches:
@@ -56,3 +42,14 @@ def sample(run_dir: str | Path, n: int, out: str | Path, *, checkpoint: str = "l
             written += images.shape[0]
             bar.update(images.shape[0])
     return out
+
+
+def reconstruct(run_dir: str | Path, input_dir: str | Path, output: str | Path, *, checkpoint: str = "latest", device: str = "cpu", limit: int = 64) -> Path:
+    """A grid of (ground truth | reconstruction) pairs for the images of a folder, preprocessed as in training."""
+    _, cfg, trainer = load_trained(run_dir, checkpoint, device)
+    if not hasattr(trainer, "reconstruct"):
+        raise GenlabError(f"{run_dir} is not a VAE run; reconstruction needs a model trained with 'genlab train vae'")
+    crop = dict(crop_size=cfg.crop_size, crop_fraction=cfg.crop_fraction)
+    images = load_images(str(input_dir), image_size=cfg.image_size, data_root=cfg.data_root, limit=limit, **crop).images
+    recon = torch.cat([trainer.reconstruct(images[i : i + 256]).cpu() for i in range(0, len(images), 256)])
+    return save_grid(interleave(to_model_range(images), recon), output, nrow=8)

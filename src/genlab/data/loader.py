@@ -42,3 +42,16 @@ class EpochBatches:
             self.dataset, batch_sampler=chunks.tolist(), num_workers=self.workers, collate_fn=torch.stack
         )
         yield from loader
+
+
+def split_holdout(images: InMemoryImages, fraction: float, *, seed: int) -> tuple[InMemoryImages, InMemoryImages | None]:
+    """A seeded random split into (train, held-out); ``fraction`` of the images are held out (at least one if > 0)."""
+    n = len(images)
+    n_out = max(1, round(n * fraction)) if fraction > 0 else 0
+    if n_out >= n:
+        raise GenlabError(f"holding out {fraction:.0%} of {n} images leaves none to train on; lower --holdout")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 104729))
+    pick = lambda idx: InMemoryImages(  # noqa: E731
+        images.images[idx], images.labels[idx] if images.labels is not None else None, name=images.name
+    )
+    return pick(order[n_out:]), (pick(order[:n_out]) if n_out else None)

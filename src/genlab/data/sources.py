@@ -12,7 +12,7 @@ from pathlib import Path
 from genlab.data.builtin import builtin_digits
 from genlab.data.cifar10 import load_cifar10
 from genlab.data.images import ImageFolder, InMemoryImages, preload
-from genlab.data.transforms import resize_center_crop, resize_tensor_images
+from genlab.data.transforms import center_crop_resize, resize_tensor_images
 from genlab.errors import GenlabError
 
 Source = Callable[[str, str], InMemoryImages]  # (data_root, split) -> images
@@ -28,13 +28,25 @@ def is_named_source(name: str) -> bool:
 
 
 def load_images(
-    source: str, *, image_size: int, data_root: str, split: str = "train", limit: int = 0
+    source: str,
+    *,
+    image_size: int,
+    data_root: str,
+    split: str = "train",
+    limit: int = 0,
+    crop_size: int = 0,
+    crop_fraction: float = 1.0,
 ) -> InMemoryImages:
-    """Images of a named source or a folder, at image_size x image_size, the first ``limit`` of them."""
+    """Images of a named source or a folder, at image_size x image_size, the first ``limit`` of them.
+
+    Folder images are centre-cropped (``crop_size`` pixels or ``crop_fraction`` of the shorter side)
+    and resized; named sources are resized as they are.
+    """
     if source in NAMED_SOURCES:
         images = NAMED_SOURCES[source](data_root, split)
     elif Path(source).expanduser().exists() or "/" in source or source.startswith("."):
-        folder = ImageFolder(source, transform=lambda image: resize_center_crop(image, image_size))
+        crop = dict(crop_size=crop_size, crop_fraction=crop_fraction)
+        folder = ImageFolder(source, transform=lambda image: center_crop_resize(image, image_size, **crop))
         images = preload(folder)
     else:
         raise GenlabError(

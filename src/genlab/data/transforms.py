@@ -27,14 +27,16 @@ def resize_tensor_images(images: Tensor, size: int) -> Tensor:
     return resized.round().clamp(0, 255).to(torch.uint8)
 
 
-def resize_center_crop(image: Image.Image, size: int) -> Image.Image:
-    """Resize the shorter side to ``size`` (bicubic), then crop the centre square."""
+def center_crop_resize(image: Image.Image, size: int, *, crop_size: int = 0, crop_fraction: float = 1.0) -> Image.Image:
+    """Crop the centre square (``crop_size`` pixels, else ``crop_fraction`` of the shorter side), resize to size x size.
+
+    Bicubic resampling; with the defaults this is "resize the shorter side, crop the centre".
+    """
     w, h = image.size
-    scale = size / min(w, h)
-    new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
-    image = image.resize((new_w, new_h), Image.BICUBIC)
-    left, top = (new_w - size) // 2, (new_h - size) // 2
-    return image.crop((left, top, left + size, top + size))
+    side = min(crop_size, w, h) if crop_size else max(1, round(min(w, h) * crop_fraction))
+    left, top = (w - side) // 2, (h - side) // 2
+    image = image.crop((left, top, left + side, top + side))
+    return image if side == size else image.resize((size, size), Image.BICUBIC)
 
 
 def pil_to_uint8_tensor(image: Image.Image) -> Tensor:

@@ -28,8 +28,12 @@ def plot_curves(
     *,
     window: int,
     xlabel: str = "step",
+    unsmoothed: Sequence[str] = (),
 ) -> Path:
-    """One panel per entry (title -> history columns), each column raw and smoothed."""
+    """One panel per entry (title -> history columns), each column raw and smoothed.
+
+    Columns in ``unsmoothed`` (e.g. held-out scores once per epoch) are drawn as a line with markers.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,6 +48,9 @@ def plot_curves(
             if not steps:
                 continue
             color = f"C{i}"
+            if column in unsmoothed:
+                ax.plot(steps, values, color=color, marker="o", markersize=3, linewidth=1.5, label=column)
+                continue
             ax.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
             ax.plot(steps, moving_average(values, window), color=color, linewidth=1.8, label=f"{column} (avg {window})")
         ax.set_title(title)

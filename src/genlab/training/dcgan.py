@@ -20,6 +20,7 @@ from genlab.data.transforms import to_model_range
 from genlab.losses.adversarial import clip_weights_, get_loss, gradient_penalty
 from genlab.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from genlab.models.init import initialize_
+from genlab.reporting.architecture import architecture_rows, format_table
 from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import save_grid
 from genlab.training.run_dir import History, RunDir
@@ -107,6 +108,19 @@ class DCGANTrainer:
     def sample(self, z: Tensor) -> Tensor:
         self.gen.eval()
         return self.gen(z)
+
+    def latent(self, n: int, generator: torch.Generator) -> Tensor:
+        return torch.randn(n, self.cfg.z_dim, 1, 1, generator=generator)
+
+    def describe(self) -> str:
+        z = torch.zeros(2, self.cfg.z_dim, 1, 1, device=self.device)
+        x = torch.zeros(2, 3, self.cfg.image_size, self.cfg.image_size, device=self.device)
+        return "\n".join(
+            [
+                format_table("DCGAN generator", architecture_rows(self.gen, lambda m: m(z))),
+                format_table("DCGAN discriminator", architecture_rows(self.disc, lambda m: m(x))),
+            ]
+        )
 
     def end_epoch(self, epoch: int, run: RunDir, history: History) -> None:
         if epoch % self.cfg.sample_every == 0 or epoch == self.cfg.epochs:

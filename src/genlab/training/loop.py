@@ -59,8 +59,8 @@ def fit(
             losses = {k: f"{v:.3f}" for k, v in numbers.items() if k.endswith("loss")}
             bar.set_postfix({**losses, "img/s": f"{rate:.0f}"}, refresh=False)
         bar.close()
+        trainer.end_epoch(epoch, run, history)  # may add rows (held-out scores)
         history.flush()
-        trainer.end_epoch(epoch, run, history)
         state = {
             "genlab_version": __version__,
             "config": config,

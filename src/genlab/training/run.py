@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from genlab.config import config_to_dict, family_of, format_config, resolve_device, save_config, validate
-from genlab.data.loader import EpochBatches
+from genlab.data.images import InMemoryImages
+from genlab.data.loader import EpochBatches, split_holdout
 from genlab.data.sources import load_images
 from genlab.errors import GenlabError
 from genlab.registry import choose
@@ -15,22 +19,37 @@ from genlab.training.checkpoint import load_checkpoint, set_rng_state
 from genlab.training.dcgan import DCGANTrainer
 from genlab.training.loop import fit
 from genlab.training.run_dir import History, RunDir
+from genlab.training.vae import VAETrainer
 
-TRAINERS: dict[str, type] = {"dcgan": DCGANTrainer}
+# family -> (config, held-out images or None) -> trainer
+TRAINERS: dict[str, Callable[[Any, InMemoryImages | None], Any]] = {
+    "dcgan": lambda cfg, holdout: DCGANTrainer(cfg),
+    "vae": lambda cfg, holdout: VAETrainer(cfg, holdout),
+}
 
 
-def _batches(cfg: Any) -> EpochBatches:
-    images = load_images(cfg.data, image_size=cfg.image_size, data_root=cfg.data_root, limit=cfg.limit)
-    return EpochBatches(images, cfg.batch_size, seed=cfg.seed, workers=cfg.workers)
+def make_trainer(cfg: Any, holdout: InMemoryImages | None = None) -> Any:
+    return choose(TRAINERS, family_of(cfg), "model family")(cfg, holdout)
+
+
+def load_data(cfg: Any) -> tuple[InMemoryImages, InMemoryImages | None]:
+    """(training images, held-out images or None), preprocessed as the config says."""
+    crop = {k: getattr(cfg, k) for k in ("crop_size", "crop_fraction") if hasattr(cfg, k)}
+    images = load_images(cfg.data, image_size=cfg.image_size, data_root=cfg.data_root, limit=cfg.limit, **crop)
+    holdout = getattr(cfg, "holdout", 0.0)
+    return split_holdout(images, holdout, seed=cfg.seed) if holdout else (images, None)
 
 
 def train(cfg: Any, out: str | Path, *, quiet: bool = False) -> RunDir:
     """Train a new run into ``out`` (which must not hold a run already)."""
-    trainer = choose(TRAINERS, family_of(cfg), "model family")(cfg)
-    batches = _batches(cfg)  # fails on bad data before anything is written
+    images, holdout = load_data(cfg)  # fails on bad data before anything is written
+    batches = EpochBatches(images, cfg.batch_size, seed=cfg.seed, workers=cfg.workers)
+    trainer = make_trainer(cfg, holdout)
     run = RunDir.create(out, cfg)
+    architecture = trainer.describe()
+    (run.root / "architecture.md").write_text(architecture)
     if not quiet:
-        print(f"genlab: training {family_of(cfg)} into {run.root} with\n{format_config(cfg)}", flush=True)
+        print(f"genlab: training {family_of(cfg)} into {run.root} with\n{format_config(cfg)}\n\n{architecture}", flush=True)
     history = History(run.history_path)
     fit(trainer, batches, run, history, config=config_to_dict(cfg), epochs=cfg.epochs, checkpoint_every=cfg.checkpoint_every)
     return run
@@ -51,10 +70,11 @@ def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quie
     epoch, step = checkpoint["epoch"], checkpoint["step"]
     if epoch >= cfg.epochs:
         raise GenlabError(f"{run.root} already finished {epoch} epochs; pass --epochs N (more than {epoch}) to train longer")
-    trainer = choose(TRAINERS, family_of(cfg), "model family")(cfg)
+    images, holdout = load_data(cfg)
+    trainer = make_trainer(cfg, holdout)
     trainer.load_state_dict(checkpoint["trainer"])
     set_rng_state(checkpoint["rng"])
-    batches = _batches(cfg)
+    batches = EpochBatches(images, cfg.batch_size, seed=cfg.seed, workers=cfg.workers)
     if not quiet:
         print(f"genlab: resuming {run.root} at epoch {epoch + 1}/{cfg.epochs} (step {step})", flush=True)
     history = History.load(run.history_path, up_to_step=step)
@@ -64,3 +84,26 @@ def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quie
         start_epoch=epoch, start_step=step,
     )
     return run
+
+
+def load_trained(run_dir: str | Path, checkpoint: str = "latest", device: str = "cpu") -> tuple[RunDir, Any, Any]:
+    """(run, config, trainer) with the models of a checkpoint loaded, on ``device``, for inference."""
+    run = RunDir.open(run_dir)
+    cfg = dataclasses.replace(run.config(), device=device)
+    state = load_checkpoint(run.checkpoint(checkpoint), map_location=device)
+    trainer = make_trainer(cfg)
+    for name, model in trainer.models.items():
+        model.load_state_dict(state["trainer"]["models"][name])
+    return run, cfg, trainer
+
+
+@torch.no_grad()
+def describe(target: str) -> str:
+    """The architecture tables of a run folder's models, or of a family's default models."""
+    from genlab.config import FAMILIES, build_config
+
+    if target in FAMILIES:
+        cfg = build_config(target, overrides={"device": "cpu"})
+    else:
+        cfg = dataclasses.replace(RunDir.open(target).config(), device="cpu")
+    return make_trainer(cfg).describe()
