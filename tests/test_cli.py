@@ -76,3 +76,33 @@ def test_cuda_asked_without_gpu(capsys, tmp_path):
 def test_python_dash_m_entry_point():
     result = subprocess.run([sys.executable, "-m", "genlab", "--version"], capture_output=True, text=True, check=True)
     assert result.stdout.startswith("genlab ")
+
+
+def test_vae_train_sample_reconstruct_describe(capsys, tmp_path):
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    rng = torch.Generator().manual_seed(0)
+    for i in range(40):
+        pixels = torch.randint(0, 256, (60, 50, 3), generator=rng, dtype=torch.uint8).numpy()
+        Image.fromarray(pixels).save(faces / f"{i:03d}.jpg")
+    out = tmp_path / "vae"
+    code, stdout, _ = run_cli(
+        capsys, "train", "vae", "--preset", "smoke", "--data", str(faces), "--out", str(out), "--epochs", "1",
+        "--batch-size", "8", "--crop-fraction", "0.8", "--image-size", "32", "--device", "cpu",
+    )
+    assert code == 0 and "| **total** |" in stdout and "crop_fraction     0.8" in stdout
+    assert (out / "images" / "recon-001.png").is_file()
+    code, _, _ = run_cli(capsys, "sample", str(out), "-n", "4", "--out", str(tmp_path / "prior.png"))
+    assert code == 0 and Image.open(tmp_path / "prior.png").size == (2 + 2 * 34, 2 + 2 * 34)
+    code, _, _ = run_cli(capsys, "reconstruct", str(out), "--input", str(faces), "--output", str(tmp_path / "pairs.png"), "-n", "8")
+    assert code == 0 and Image.open(tmp_path / "pairs.png").size == (2 + 8 * 34, 2 + 2 * 34)
+    code, stdout, _ = run_cli(capsys, "describe", str(out))
+    assert code == 0 and "| decoder.6 |" in stdout
+
+
+def test_reconstruct_needs_a_vae(capsys, tmp_path):
+    out = tmp_path / "gan"
+    run_cli(capsys, "train", "dcgan", "--preset", "smoke", "--out", str(out), "--epochs", "1", "--width", "8",
+            "--limit", "32", "--batch-size", "16", "--device", "cpu")
+    code, _, err = run_cli(capsys, "reconstruct", str(out), "--input", str(tmp_path), "--output", "x.png")
+    assert code == 2 and "is not a VAE run" in err

@@ -13,6 +13,8 @@ def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
         assert (run / "plots" / "losses.png").is_file()
         assert f'src="dcgan-{loss}/images/fake_image-001.png"' in html
     assert "dcgan-wgan-gp/plots/losses.png" in (tmp_path / "demo" / "index.md").read_text()
+    assert 'src="vae/images/recon-001.png"' in html and 'src="vae/plots/elbo.png"' in html
+    assert (tmp_path / "demo" / "vae" / "images" / "prior-001.png").is_file()
 
 
 def test_demo_replaces_only_its_own_earlier_output(tmp_path):
