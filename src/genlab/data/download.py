@@ -31,9 +31,10 @@ def file_hash(path: str | Path, algorithm: str = "sha256") -> str:
 
 
 def check_hash(path: Path, *, md5: str | None = None, sha256: str | None = None) -> bool:
+    """md5 must match exactly; sha256 may be given in full or as a prefix (as in torch hub file names)."""
     if md5 is not None and file_hash(path, "md5") != md5:
         return False
-    if sha256 is not None and file_hash(path, "sha256") != sha256:
+    if sha256 is not None and not file_hash(path, "sha256").startswith(sha256):
         return False
     return True
 

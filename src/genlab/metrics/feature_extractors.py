@@ -1,0 +1,161 @@
+"""Networks that turn images into class logits (for IS) and pool features (for FID/KID).
+
+Registry (``--network``):
+- ``torchvision``: torchvision's Inception v3 with ImageNet weights (the assignment's
+  network): 1000-way logits, 2048-d pool features. Images in [-1, 1] are resized to
+  299x299 bilinearly (align_corners=False) and fed as they are (transform_input=False).
+- ``tf-inception``: the 2015 TF Inception graph that papers report, as torch-fidelity
+  ports it (its extractor, with its TF-exact resize from uint8): 1008-way
+  ``logits_unbiased`` for IS and 2048-d pool features.
+- ``builtin``: genlab's small digit classifier (weights ship with genlab): 10-way
+  logits and 64-d features at 32x32; works offline, for the built-in data.
+
+Every extractor runs in eval mode under ``torch.inference_mode()``, takes uint8
+NCHW images (or float in [-1, 1]) and returns float32 (logits, features) on the CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from genlab.data.transforms import to_model_range, to_uint8
+from genlab.errors import GenlabError
+from genlab.metrics.builtin_classifier import DigitClassifier
+from genlab.metrics.weights import resolve_weights, weights_sha256
+from genlab.registry import choose
+
+INCEPTION_SIZE = 299
+
+
+class Features(NamedTuple):
+    logits: Tensor  # (N, K)
+    pool: Tensor  # (N, D)
+
+
+def _as_uint8(images: Tensor) -> Tensor:
+    return images if images.dtype == torch.uint8 else to_uint8(images)
+
+
+def _as_model_range(images: Tensor, device: torch.device) -> Tensor:
+    return to_model_range(images, device) if images.dtype == torch.uint8 else images.to(device).float()
+
+
+def resize_bilinear(x: Tensor, size: int) -> Tensor:
+    """The one resize of the torchvision and builtin networks: bilinear, align_corners=False, no antialias."""
+    if x.shape[-2:] == (size, size):
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+
+
+class FeatureExtractor:
+    name: str
+    resize: str
+    classes: int
+
+    def __init__(self, weights: str | Path | None = None, *, device: str = "cpu") -> None:
+        self.device = torch.device(device)
+        self.weights_path = resolve_weights(self.name, weights)
+        self._sha256: str | None = None
+        try:
+            self.model = self.build(self.weights_path).to(self.device).eval().requires_grad_(False)
+        except (RuntimeError, KeyError, OSError, EOFError) as e:
+            reason = str(e).splitlines()[0][:200]
+            raise GenlabError(f"{self.weights_path} is not a {self.name} weights file ({reason}); check --weights") from None
+
+    @property
+    def weights_sha256(self) -> str:
+        if self._sha256 is None:
+            self._sha256 = weights_sha256(self.weights_path)
+        return self._sha256
+
+    def build(self, weights_path: Path) -> nn.Module:
+        raise NotImplementedError
+
+    def forward(self, images: Tensor) -> Features:
+        raise NotImplementedError
+
+    @torch.inference_mode()
+    def __call__(self, images: Tensor) -> Features:
+        logits, pool = self.forward(images)
+        return Features(logits.float().cpu(), pool.float().cpu())
+
+
+class TorchvisionInception(FeatureExtractor):
+    name, classes = "torchvision", 1000
+    resize = f"bilinear {INCEPTION_SIZE}x{INCEPTION_SIZE}, align_corners=False, input in [-1, 1], transform_input=False"
+
+    def build(self, weights_path: Path) -> nn.Module:
+        from torchvision.models import inception_v3
+
+        model = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=False)
+        model.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+        self._pool: list[Tensor] = []
+        model.avgpool.register_forward_hook(lambda module, inputs, output: self._pool.append(output.flatten(1)))
+        return model
+
+    def forward(self, images: Tensor) -> Features:
+        x = resize_bilinear(_as_model_range(images, self.device), INCEPTION_SIZE)
+        self._pool.clear()
+        logits = self.model(x)
+        return Features(logits, self._pool.pop())
+
+
+class TFInception(FeatureExtractor):
+    name, classes = "tf-inception", 1008
+    resize = f"TF-exact bilinear {INCEPTION_SIZE}x{INCEPTION_SIZE} from uint8 (torch-fidelity)"
+
+    def build(self, weights_path: Path) -> nn.Module:
+        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+        return FeatureExtractorInceptionV3(
+            "inception-v3-compat", ["logits_unbiased", "2048"], feature_extractor_weights_path=str(weights_path)
+        )
+
+    def forward(self, images: Tensor) -> Features:
+        logits, pool = self.model(_as_uint8(images).to(self.device))
+        return Features(logits, pool)
+
+
+class BuiltinClassifier(FeatureExtractor):
+    name, classes = "builtin", 10
+    resize = "bilinear 32x32, align_corners=False, input in [-1, 1]"
+
+    def build(self, weights_path: Path) -> nn.Module:
+        model = DigitClassifier()
+        model.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+        return model
+
+    def forward(self, images: Tensor) -> Features:
+        return Features(*self.model.forward_features(resize_bilinear(_as_model_range(images, self.device), 32)))
+
+
+FEATURE_EXTRACTORS: dict[str, Callable[..., FeatureExtractor]] = {
+    "torchvision": TorchvisionInception,
+    "tf-inception": TFInception,
+    "builtin": BuiltinClassifier,
+}
+
+
+def make_extractor(name: str, weights: str | Path | None = None, *, device: str = "cpu") -> FeatureExtractor:
+    return choose(FEATURE_EXTRACTORS, name, "network")(weights, device=device)
+
+
+def extract(extractor: FeatureExtractor, batches: Iterable[Tensor], *, total: int | None = None, desc: str = "features") -> Features:
+    """Run the extractor over batches of images, with a progress bar in images/s."""
+    logits, pool = [], []
+    with tqdm(total=total, desc=desc, unit="img", unit_scale=True, leave=False) as bar:
+        for images in batches:
+            out = extractor(images)
+            logits.append(out.logits)
+            pool.append(out.pool)
+            bar.update(images.shape[0])
+    if not logits:
+        raise GenlabError("no images to evaluate")
+    return Features(torch.cat(logits), torch.cat(pool))
