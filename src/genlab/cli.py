@@ -79,6 +79,39 @@ def build_parser() -> argparse.ArgumentParser:
     reconstruct.add_argument("--checkpoint", default="latest")
     reconstruct.add_argument("--device", default="auto")
 
+    evaluate = commands.add_parser("evaluate", help="score a run, an image folder or a dataset (IS, FID, KID)")
+    evaluate.add_argument("source", metavar="SOURCE", help="a run folder, an image folder, or builtin, builtin-test, cifar10-train, cifar10-test")
+    evaluate.add_argument("--metrics", default="is", help="comma-separated: is, fid, kid (default is)")
+    evaluate.add_argument("--network", default="tf-inception", help="tf-inception (papers), torchvision (the assignment's), builtin (offline)")
+    evaluate.add_argument("--weights", help="a local weights file for the network")
+    evaluate.add_argument("--n", type=int, default=50_000, help="images to score (generated for a run; default 50,000)")
+    evaluate.add_argument("--splits", type=int, default=10)
+    evaluate.add_argument("--reference", help="real images for FID/KID: a dataset name or an image folder")
+    evaluate.add_argument("--reference-n", type=int, default=50_000)
+    evaluate.add_argument("--kid-subsets", type=int, default=100)
+    evaluate.add_argument("--kid-subset-size", type=int, default=1000)
+    evaluate.add_argument("--batch-size", type=int, default=100)
+    evaluate.add_argument("--checkpoint", default="latest", help="for a run: latest, best, or an epoch")
+    evaluate.add_argument("--seed", type=int, default=0, help="for a run: the seed of the sampled latents")
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--out", help="the JSON result (default: RUN_DIR/evaluation-NETWORK.json or ./evaluation-NETWORK.json)")
+
+    report = commands.add_parser("report", help="write inception_score.txt (and .json) for trained runs")
+    report.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    report.add_argument("--out", default="inception_score.txt")
+    report.add_argument("--network", default="tf-inception")
+    report.add_argument("--weights")
+    report.add_argument("--n", type=int, default=50_000)
+    report.add_argument("--splits", type=int, default=10)
+    report.add_argument("--real", help="a real-data row: a dataset name or image folder scored the same way")
+    report.add_argument("--checkpoint", default="latest")
+    report.add_argument("--batch-size", type=int, default=100)
+    report.add_argument("--device", default="auto")
+
+    download = commands.add_parser("download", help="fetch a dataset or evaluation weights ahead of time")
+    download.add_argument("what", nargs="+", metavar="WHAT", help="cifar10, or: weights NAME (torchvision, tf-inception)")
+    download.add_argument("--data-root", default="auto")
+
     describe = commands.add_parser("describe", help="print a model's architecture as a table")
     describe.add_argument("target", metavar="RUN_DIR|MODEL", help=f"a run folder or a family ({', '.join(FAMILIES)})")
 
@@ -120,6 +153,45 @@ def run_command(args: argparse.Namespace) -> None:
 
         path = reconstruct(args.run_dir, args.input, args.output, checkpoint=args.checkpoint, device=resolve_device(args.device), limit=args.n)
         print(f"genlab: wrote {path}")
+    elif args.command == "evaluate":
+        from pathlib import Path
+
+        from genlab.config import resolve_device
+        from genlab.metrics.evaluate import evaluate
+
+        metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+        result = evaluate(
+            args.source, metrics=metrics, network=args.network, n=args.n, splits=args.splits, reference=args.reference,
+            reference_n=args.reference_n, batch_size=args.batch_size, device=resolve_device(args.device), weights=args.weights,
+            checkpoint=args.checkpoint, seed=args.seed, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
+        )
+        source = Path(args.source)
+        default = (source if (source / "config.json").is_file() else Path(".")) / f"evaluation-{args.network}.json"
+        path = result.save(args.out or default)
+        print(result.table())
+        print(f"genlab: wrote {path}")
+    elif args.command == "report":
+        from genlab.config import resolve_device
+        from genlab.reporting.scores import write_report
+
+        text, twin = write_report(
+            args.runs, args.out, network=args.network, n=args.n, splits=args.splits, real=args.real, weights=args.weights,
+            batch_size=args.batch_size, device=resolve_device(args.device), checkpoint=args.checkpoint,
+        )
+        print(text.read_text(), end="")
+        print(f"genlab: wrote {text} and {twin}")
+    elif args.command == "download":
+        from genlab.config import resolve_data_root
+        from genlab.data.cifar10 import fetch_cifar10
+        from genlab.metrics.weights import WEIGHTS, resolve_weights, weights_sha256
+
+        if args.what[0] == "weights" and len(args.what) == 2:
+            path = resolve_weights(args.what[1]) if args.what[1] in WEIGHTS else resolve_weights(args.what[1], allow_download=False)
+            print(f"genlab: {args.what[1]} weights at {path} (sha256 {weights_sha256(path)})")
+        elif args.what == ["cifar10"]:
+            print(f"genlab: CIFAR-10 at {fetch_cifar10(resolve_data_root(args.data_root))}")
+        else:
+            raise GenlabError(f"unknown download {' '.join(args.what)!r}; use 'cifar10' or 'weights NAME' with NAME one of ['tf-inception', 'torchvision']")
     elif args.command == "describe":
         from genlab.training.run import describe
 

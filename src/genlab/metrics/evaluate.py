@@ -1,0 +1,216 @@
+"""Scoring a run, a folder of images or a dataset: images -> features -> statistics -> metrics.
+
+Every result carries its protocol (network, weights sha256, resize, N, splits,
+shuffle seed, checkpoint, reference) and warnings, so numbers can be compared
+honestly. Reference features are cached under ``$GENLAB_CACHE/stats`` (default
+``~/.cache/genlab/stats``), keyed by dataset, network, weights hash, N and resize.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from genlab.config import resolve_data_root
+from genlab.data.builtin import builtin_digits
+from genlab.data.cifar10 import load_cifar10
+from genlab.data.images import ImageFolder, InMemoryImages
+from genlab.data.transforms import to_uint8
+from genlab.errors import GenlabError
+from genlab.metrics.feature_extractors import FeatureExtractor, Features, extract, make_extractor
+from genlab.metrics.fid import feature_statistics, fid_from_stats
+from genlab.metrics.inception_score import inception_score_from_logits
+from genlab.metrics.kid import kernel_inception_distance
+
+METRICS = ("is", "fid", "kid")
+FID_MIN_IMAGES = 2048
+
+EVAL_DATASETS: dict[str, Callable[[str], InMemoryImages]] = {
+    "builtin": lambda root: builtin_digits("train"),
+    "builtin-test": lambda root: builtin_digits("test"),
+    "cifar10-train": lambda root: load_cifar10(root, "train"),
+    "cifar10-test": lambda root: load_cifar10(root, "test"),
+}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("GENLAB_CACHE") or Path.home() / ".cache" / "genlab").expanduser() / "stats"
+
+
+@dataclass
+class ImageSource:
+    """Up to ``n`` uint8 images of a run (generated), a dataset or a folder, in batches."""
+
+    description: str
+    n: int
+    batches: Callable[[], Iterator[Tensor]]
+    checkpoint: str | None = None
+    cache_key: str | None = None  # for real images only: what identifies them
+
+
+def _in_memory(images: Tensor, batch_size: int) -> Callable[[], Iterator[Tensor]]:
+    return lambda: (images[i : i + batch_size] for i in range(0, len(images), batch_size))
+
+
+def _folder_batches(folder: ImageFolder, n: int, batch_size: int) -> Callable[[], Iterator[Tensor]]:
+    def batches() -> Iterator[Tensor]:
+        sizes: set[tuple[int, ...]] = set()
+        for start in range(0, n, batch_size):
+            images = [folder[i] for i in range(start, min(n, start + batch_size))]
+            sizes |= {tuple(t.shape) for t in images}
+            if len(sizes) > 1:
+                raise GenlabError(f"images in {folder.folder} have different sizes {sorted(sizes)[:2]}; resize them to one size first")
+            yield torch.stack(images)
+
+    return batches
+
+
+def open_source(
+    source: str, *, n: int, batch_size: int, seed: int = 0, checkpoint: str = "latest", device: str = "cpu", data_root: str | None = None
+) -> ImageSource:
+    """A run folder (samples from its generator), a named dataset, or a folder of images."""
+    path = Path(source).expanduser()
+    if (path / "config.json").is_file():
+        from genlab.sampling import generate
+        from genlab.training.run import load_trained
+
+        run, _, trainer = load_trained(path, checkpoint, device)
+        return ImageSource(
+            f"{run.root} ({checkpoint} checkpoint, seed {seed})",
+            n,
+            lambda: (to_uint8(x) for x in generate(trainer, n, seed=seed, batch_size=batch_size)),
+            checkpoint=checkpoint,
+        )
+    if source in EVAL_DATASETS:
+        images = EVAL_DATASETS[source](resolve_data_root(data_root or "auto")).images[:n]
+        return ImageSource(source, len(images), _in_memory(images, batch_size), cache_key=f"{source}:{len(images)}")
+    if path.exists() or "/" in source:
+        folder = ImageFolder(path)
+        count = min(n, len(folder))
+        key = f"{path.resolve()}:{len(folder)}:{count}"
+        return ImageSource(str(path), count, _folder_batches(folder, count, batch_size), cache_key=key)
+    raise GenlabError(
+        f"unknown image source {source!r}; give a run folder, an image folder or one of {sorted(EVAL_DATASETS)}"
+    )
+
+
+def features_of(source: ImageSource, extractor: FeatureExtractor, desc: str) -> Features:
+    """Features of a source; real images' features are cached on disk."""
+    cache = None
+    if source.cache_key is not None:
+        key = "|".join([source.cache_key, extractor.name, extractor.weights_sha256, extractor.resize])
+        digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+        cache = cache_dir() / f"{extractor.name}-{Path(source.description).name}-{source.n}-{digest}.npz"
+        if cache.is_file():
+            with np.load(cache) as data:
+                return Features(torch.from_numpy(data["logits"]), torch.from_numpy(data["pool"]))
+    features = extract(extractor, source.batches(), total=source.n, desc=desc)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(cache.name + ".tmp.npz")
+        np.savez(tmp, logits=features.logits.numpy(), pool=features.pool.numpy())
+        tmp.replace(cache)
+    return features
+
+
+@dataclass
+class Evaluation:
+    source: str
+    metrics: dict[str, float]
+    protocol: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "metrics": self.metrics, "protocol": self.protocol, "warnings": self.warnings}
+
+    def table(self) -> str:
+        rows = [("metric", "value")] + [(k, f"{v:.6g}") for k, v in self.metrics.items()]
+        rows += [(f"protocol.{k}", str(v)) for k, v in self.protocol.items()]
+        width = max(len(r[0]) for r in rows)
+        lines = [f"{a:<{width}}  {b}" for a, b in rows]
+        return "\n".join(lines + [f"warning: {w}" for w in self.warnings])
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return path
+
+
+def evaluate(
+    source: str,
+    *,
+    metrics: tuple[str, ...] = ("is",),
+    network: str = "tf-inception",
+    n: int = 50_000,
+    splits: int = 10,
+    reference: str | None = None,
+    reference_n: int = 50_000,
+    batch_size: int = 100,
+    device: str = "cpu",
+    weights: str | None = None,
+    checkpoint: str = "latest",
+    seed: int = 0,
+    shuffle_seed: int = 2020,
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    data_root: str | None = None,
+    extractor: FeatureExtractor | None = None,
+) -> Evaluation:
+    unknown = sorted(set(metrics) - set(METRICS))
+    if unknown:
+        raise GenlabError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
+    if ("fid" in metrics or "kid" in metrics) and reference is None:
+        raise GenlabError("FID and KID compare against real images; give --reference (a dataset name or an image folder)")
+    if n < 1:
+        raise GenlabError(f"--n must be at least 1 (got {n})")
+    extractor = extractor or make_extractor(network, weights, device=device)
+    images = open_source(source, n=n, batch_size=batch_size, seed=seed, checkpoint=checkpoint, device=device, data_root=data_root)
+    ours = features_of(images, extractor, "features")
+    result = Evaluation(
+        images.description,
+        {},
+        {
+            "network": extractor.name,
+            "weights": str(extractor.weights_path),
+            "weights_sha256": extractor.weights_sha256,
+            "resize": extractor.resize,
+            "n": images.n,
+            "checkpoint": images.checkpoint,
+            "sample_seed": seed if images.checkpoint else None,
+        },
+    )
+    if "is" in metrics:
+        mean, std = inception_score_from_logits(ours.logits, splits=splits, seed=shuffle_seed)
+        result.metrics.update(is_mean=mean, is_std=std)
+        result.protocol.update(splits=splits, shuffle_seed=shuffle_seed)
+    if reference is not None and ("fid" in metrics or "kid" in metrics):
+        ref_source = open_source(reference, n=reference_n, batch_size=batch_size, data_root=data_root, device=device)
+        ref = features_of(ref_source, extractor, "reference features")
+        result.protocol.update(reference=ref_source.description, reference_n=ref_source.n)
+        if "fid" in metrics:
+            if min(images.n, ref_source.n) < 2:
+                raise GenlabError("FID needs at least 2 images on each side")
+            result.metrics["fid"] = fid_from_stats(feature_statistics(ours.pool), feature_statistics(ref.pool))
+            if min(images.n, ref_source.n) < FID_MIN_IMAGES:
+                result.warnings.append(
+                    f"FID on fewer than {FID_MIN_IMAGES:,} images ({min(images.n, ref_source.n):,}) is biased upward "
+                    "and not comparable with published numbers; compare KID instead"
+                )
+        if "kid" in metrics:
+            size = min(kid_subset_size, images.n, ref_source.n)
+            if size < kid_subset_size:
+                result.warnings.append(f"KID subset size lowered from {kid_subset_size} to {size} (the images available)")
+            mean, std = kernel_inception_distance(ours.pool, ref.pool, subsets=kid_subsets, subset_size=size, seed=shuffle_seed)
+            result.metrics.update(kid_mean=mean, kid_std=std)
+            result.protocol.update(kid_subsets=kid_subsets, kid_subset_size=size, kid_seed=shuffle_seed)
+    return result

@@ -1,0 +1,72 @@
+"""The Inception Score report (the assignment's ``inception_score.txt``) and its JSON twin.
+
+One line per run, named by its model (GAN, LSGAN, WGAN, WGAN-GP for DCGAN runs;
+VAE), the run folder that produced it, the protocol, and a real-data row (the
+same protocol on real images) as the ceiling to compare with.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from genlab.config import DCGANConfig, VAEConfig
+from genlab.metrics.evaluate import Evaluation, evaluate
+from genlab.metrics.feature_extractors import make_extractor
+from genlab.training.run_dir import RunDir
+
+LOSS_NAMES = {"gan": "GAN", "lsgan": "LSGAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP"}
+
+
+def model_label(cfg: Any) -> str:
+    if isinstance(cfg, DCGANConfig):
+        return f"{LOSS_NAMES[cfg.loss]} (DCGAN)"
+    if isinstance(cfg, VAEConfig):
+        return "VAE"
+    return type(cfg).__name__
+
+
+def write_report(
+    runs: list[str | Path],
+    out: str | Path,
+    *,
+    network: str = "tf-inception",
+    n: int = 50_000,
+    splits: int = 10,
+    real: str | None = None,
+    weights: str | None = None,
+    batch_size: int = 100,
+    device: str = "cpu",
+    checkpoint: str = "latest",
+) -> tuple[Path, Path]:
+    """Write ``out`` (text) and ``out`` with .json; returns both paths."""
+    extractor = make_extractor(network, weights, device=device)
+    common = dict(metrics=("is",), n=n, splits=splits, batch_size=batch_size, device=device, extractor=extractor)
+    rows: list[tuple[str, str, Evaluation]] = []
+    for run_dir in runs:
+        run = RunDir.open(run_dir)
+        rows.append((model_label(run.config()), str(run.root), evaluate(str(run.root), checkpoint=checkpoint, **common)))
+    if real is not None:
+        rows.append((f"real images ({real})", real, evaluate(real, **common)))
+
+    width = max(len(label) for label, _, _ in rows)
+    protocol = rows[0][2].protocol
+    lines = [
+        f"{label + ':':<{width + 1}} Inception Score : {e.metrics['is_mean']:.4f} ± {e.metrics['is_std']:.4f}   [{source}, N = {e.protocol['n']}]"
+        for label, source, e in rows
+    ]
+    lines += [
+        "",
+        f"protocol: network {protocol['network']} (weights sha256 {protocol['weights_sha256'][:16]}...), "
+        f"resize {protocol['resize']}, {protocol['splits']} splits, "
+        f"shuffle seed {protocol['shuffle_seed']}, {checkpoint} checkpoint",
+    ]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    twin = out.with_suffix(".json")
+    twin.write_text(
+        json.dumps([{"model": label, "source": source, **e.to_dict()} for label, source, e in rows], indent=2) + "\n"
+    )
+    return out, twin

@@ -1,0 +1,100 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from genlab.cli import main
+from genlab.errors import GenlabError
+from genlab.metrics import evaluate as evaluate_module
+from genlab.metrics.evaluate import evaluate
+from genlab.metrics.feature_extractors import make_extractor
+from genlab.metrics.inception_score import inception_score_from_logits
+from genlab.training.run import train
+
+
+@pytest.fixture(autouse=True)
+def stats_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def gan_run(tmp_path_factory):
+    from genlab.config import build_config
+
+    cfg = build_config("dcgan", preset="smoke", overrides=dict(width=8, z_dim=16, batch_size=16, limit=32, epochs=1, device="cpu"))
+    return train(cfg, tmp_path_factory.mktemp("runs") / "gan", quiet=True)
+
+
+def test_real_digits_score_as_the_classifier_says():
+    result = evaluate("builtin-test", network="builtin", n=297, splits=1)
+    logits = make_extractor("builtin")(__import__("genlab.data.builtin", fromlist=["x"]).builtin_digits("test").images).logits
+    assert result.metrics["is_mean"] == pytest.approx(inception_score_from_logits(logits, splits=1)[0])
+    assert result.metrics["is_mean"] > 8.5  # ten nearly equally used, confidently classified classes
+    assert result.protocol["n"] == 297 and result.protocol["splits"] == 1 and result.protocol["network"] == "builtin"
+
+
+def test_run_source_protocol_stamp_and_warnings(gan_run):
+    result = evaluate(str(gan_run.root), metrics=("is", "fid", "kid"), network="builtin", n=64, splits=4,
+                      reference="builtin-test", kid_subsets=5)
+    assert set(result.metrics) == {"is_mean", "is_std", "fid", "kid_mean", "kid_std"}
+    p = result.protocol
+    assert p["checkpoint"] == "latest" and p["n"] == 64 and p["reference_n"] == 297 and p["kid_subset_size"] == 64
+    assert len(p["weights_sha256"]) == 64 and p["resize"].startswith("bilinear 32x32")
+    assert any("FID on fewer than 2,048 images" in w for w in result.warnings)
+    assert any("KID subset size lowered" in w for w in result.warnings)
+    # the same seed gives the same samples and so the same score
+    again = evaluate(str(gan_run.root), network="builtin", n=64, splits=4)
+    assert again.metrics["is_mean"] == result.metrics["is_mean"]
+
+
+def test_fid_of_a_dataset_with_itself_is_zero_and_reference_is_cached(tmp_path):
+    result = evaluate("builtin-test", metrics=("fid",), network="builtin", reference="builtin-test", n=297)
+    assert result.metrics["fid"] == pytest.approx(0.0, abs=1e-6)
+    cached = list((tmp_path / "cache" / "stats").glob("builtin-builtin-test-297-*.npz"))
+    assert len(cached) == 1
+
+
+def test_folder_source(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    result = evaluate(str(folder), network="builtin", n=50, splits=3)
+    assert result.protocol["n"] == 12
+    Image.new("RGB", (40, 40)).save(folder / "z.png")
+    with pytest.raises(GenlabError, match="different sizes"):
+        evaluate(str(folder), network="builtin", n=50, splits=3)
+
+
+def test_clear_errors():
+    with pytest.raises(GenlabError, match="give --reference"):
+        evaluate("builtin", metrics=("fid",), network="builtin")
+    with pytest.raises(GenlabError, match="unknown metric"):
+        evaluate("builtin", metrics=("lpips",), network="builtin")
+    with pytest.raises(GenlabError, match="5 images cannot make 10 splits"):
+        evaluate("builtin", network="builtin", n=5)
+    with pytest.raises(GenlabError, match="unknown image source 'mnist'"):
+        evaluate("mnist", network="builtin")
+
+
+def test_evaluate_and_report_commands(gan_run, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", str(gan_run.root), "--network", "builtin", "--n", "40", "--splits", "2", "--out", str(out), "--device", "cpu"]) == 0
+    data = json.loads(out.read_text())
+    assert data["protocol"]["n"] == 40 and "is_mean" in data["metrics"]
+    report = tmp_path / "hand-in" / "inception_score.txt"
+    code = main(["report", str(gan_run.root), "--network", "builtin", "--n", "40", "--splits", "2", "--real", "builtin-test",
+                 "--out", str(report), "--device", "cpu"])
+    assert code == 0
+    lines = report.read_text().splitlines()
+    assert lines[0].startswith("GAN (DCGAN):") and "Inception Score : " in lines[0] and str(gan_run.root) in lines[0]
+    assert lines[1].startswith("real images (builtin-test):")
+    assert "protocol: network builtin" in report.read_text()
+    twin = json.loads(report.with_suffix(".json").read_text())
+    assert twin[0]["model"] == "GAN (DCGAN)" and twin[1]["protocol"]["n"] == 40
+    capsys.readouterr()
+    assert main(["download", "imagenet"]) == 2
+    assert "unknown download" in capsys.readouterr().err
