@@ -115,3 +115,37 @@ def test_resume_with_a_new_learning_rate(tiny_dcgan, tmp_path):
     assert state["generator"]["param_groups"][0]["lr"] == 1e-5
     assert state["discriminator"]["param_groups"][0]["lr"] == 1e-5
     assert json.loads(run.config_path.read_text())["lr"] == 1e-5
+
+
+def test_scores_during_training_keep_best_and_survive_resume(tiny_dcgan, tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "cache"))
+    run = train(tiny_dcgan(epochs=2, eval_every=1, eval_n=40), tmp_path / "run", quiet=True)
+    with run.history_path.open() as f:
+        scored = [r for r in csv.DictReader(f) if r["is_mean"]]
+    assert [int(r["epoch"]) for r in scored] == [1, 2]
+    kids = [float(r["kid_mean"]) for r in scored]
+    best = load_checkpoint(run.checkpoints / "best.pt")
+    assert best["best"] == pytest.approx(min(kids), rel=1e-5)
+    assert best["epoch"] == 1 + kids.index(min(kids))
+    assert (run.plots / "scores.png").is_file()
+    resume(run.root, {"epochs": 3}, quiet=True)
+    assert load_checkpoint(run.latest)["best"] <= min(kids)
+
+
+def test_falling_score_warns_of_collapse(tmp_path):
+    from genlab.training.evaluation import TrainingEvaluator
+    from genlab.training.run_dir import History
+
+    history = History(tmp_path / "h.csv", [{"step": i, "epoch": i, "is_mean": v} for i, v in enumerate([5, 4, 3, 2], 1)])
+    with pytest.warns(UserWarning, match="fell for 3 evaluations in a row"):
+        TrainingEvaluator._warn_if_falling(history)
+
+
+def test_discriminator_winning_warns(tiny_dcgan, tmp_path):
+    from genlab.training.run_dir import History, RunDir
+
+    trainer = dcgan_training.DCGANTrainer(tiny_dcgan(loss="gan"))
+    history = History(tmp_path / "h.csv", [{"step": 1, "epoch": 1, "d_loss": 1e-4, "g_loss": 9.0}])
+    run = RunDir(tmp_path)
+    with pytest.warns(UserWarning, match="discriminator loss sat near 0 in epoch 1"):
+        trainer.end_epoch(1, run, history)

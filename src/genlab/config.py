@@ -69,6 +69,11 @@ class DCGANConfig:
     sample_every: int = 1  # epochs between sample grids
     grid_size: int = 64  # images in each sample grid
     smooth_window: int = 50  # moving-average window of the loss curves, in steps
+    # scores during training (0: off)
+    eval_every: int = 0  # epochs between IS/KID evaluations; keeps checkpoints/best.pt (lowest KID)
+    eval_network: str = "builtin"  # builtin | tf-inception | torchvision
+    eval_n: int = 1000  # generated images per evaluation
+    eval_reference: str = "auto"  # real images for KID; auto: the training data
 
 
 # GAN (Radford et al. 2016) and LSGAN (Mao et al. 2017) use DCGAN's Adam setting;
@@ -135,6 +140,11 @@ class VAEConfig:
     sample_every: int = 1
     grid_size: int = 32
     smooth_window: int = 50
+    # scores during training (0: off)
+    eval_every: int = 0  # epochs between IS/KID evaluations; keeps checkpoints/best.pt (lowest KID)
+    eval_network: str = "builtin"  # builtin | tf-inception | torchvision
+    eval_n: int = 1000  # generated images per evaluation
+    eval_reference: str = "auto"  # real images for KID; auto: the training data
 
 
 VAE_PRESETS: dict[str, Preset] = {
@@ -153,6 +163,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "init": ("normal", "pytorch"),
     "optimizer": ("adam", "rmsprop"),
     "likelihood": ("bernoulli", "gaussian"),
+    "eval_network": ("builtin", "tf-inception", "torchvision"),
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from genlab.config import build_config
 from genlab.errors import GenlabError
+from genlab.reporting.scores import write_report
 from genlab.training.run import train
 from genlab.training.run_dir import RunDir
 
@@ -88,9 +89,11 @@ def _vae_entries(out: Path, epochs: int, device: str) -> list[DemoEntry]:
     ]
 
 
-def write_index(out: Path, entries: list[DemoEntry]) -> Path:
+def write_index(out: Path, entries: list[DemoEntry], scores: str = "") -> Path:
     rel = lambda p: p.relative_to(out).as_posix()  # noqa: E731
     md = ["# genlab demo", "", "Every run below trained on the built-in digits (see the README for their provenance).", ""]
+    if scores:
+        md += ["## Scores (`inception_score.txt`)", "", "```", scores.rstrip(), "```", ""]
     rows = []
     for entry in entries:
         md += [f"## {entry.title}", "", f"Run folder: `{rel(entry.run.root)}`", ""]
@@ -112,6 +115,7 @@ def write_index(out: Path, entries: list[DemoEntry]) -> Path:
         "figure{margin:0}img{max-height:320px;image-rendering:pixelated}figcaption{font-size:.9em;color:#555}"
         "</style></head><body><h1>genlab demo</h1>"
         "<p>Every run below trained on the built-in digits (see the README for their provenance).</p>"
+        + (f"<h2>Scores (inception_score.txt)</h2><pre>{html.escape(scores)}</pre>" if scores else "")
         + "".join(rows)
         + "</body></html>\n"
     )
@@ -123,4 +127,9 @@ def run_demo(out: str | Path = "genlab-demo", *, epochs: int | None = None, devi
     _prepare(out)
     entries = _dcgan_entries(out, epochs or DEMO_EPOCHS, device)
     entries += _vae_entries(out, epochs or DEMO_VAE_EPOCHS, device)
-    return write_index(out, entries)
+    print("genlab demo: scoring every run with the built-in network", flush=True)
+    report, _ = write_report(
+        [entry.run.root for entry in entries], out / "inception_score.txt",
+        network="builtin", n=1000, splits=10, real="builtin-test", device=device,
+    )
+    return write_index(out, entries, report.read_text())

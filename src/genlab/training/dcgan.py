@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import warnings
+
 import torch
 from torch import Tensor, nn
 
 from genlab.config import DCGANConfig
+from genlab.data.images import GenlabWarning
 from genlab.data.transforms import to_model_range
 from genlab.losses.adversarial import clip_weights_, get_loss, gradient_penalty
 from genlab.models.dcgan import DCGANDiscriminator, DCGANGenerator
@@ -125,12 +128,26 @@ class DCGANTrainer:
     def end_epoch(self, epoch: int, run: RunDir, history: History) -> None:
         if epoch % self.cfg.sample_every == 0 or epoch == self.cfg.epochs:
             save_grid(self.sample(self.fixed_z), run.images / f"fake_image-{epoch:03d}.png")
+        self._warn_if_discriminator_wins(epoch, history)
         plot_curves(
             history,
             {"losses": ["g_loss", "d_loss"], "discriminator outputs": ["d_real", "d_fake"]},
             run.plots / "losses.png",
             window=self.cfg.smooth_window,
         )
+
+    def _warn_if_discriminator_wins(self, epoch: int, history: History) -> None:
+        """GAN/LSGAN: a discriminator loss near 0 over a whole epoch leaves the generator no gradient."""
+        if self.loss.wasserstein:
+            return
+        losses = [row["d_loss"] for row in history.rows if row.get("epoch") == epoch and "d_loss" in row]
+        if losses and sum(losses) / len(losses) < 1e-2:
+            warnings.warn(
+                f"the discriminator loss sat near 0 in epoch {epoch} (mean {sum(losses) / len(losses):.2e}): the "
+                "discriminator wins and the generator learns nothing; a collapse signal",
+                GenlabWarning,
+                stacklevel=2,
+            )
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -22,6 +22,14 @@ from genlab.training.checkpoint import rng_state, save_atomic
 from genlab.training.run_dir import History, RunDir
 
 
+class Evaluator(Protocol):
+    best_metric: str
+
+    def due(self, epoch: int, last_epoch: int) -> bool: ...
+
+    def __call__(self, trainer: Any, epoch: int, run: RunDir, history: History) -> dict[str, float]: ...
+
+
 class Trainer(Protocol):
     def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]: ...
 
@@ -43,8 +51,14 @@ def fit(
     checkpoint_every: int,
     start_epoch: int = 0,
     start_step: int = 0,
+    evaluator: Evaluator | None = None,
+    best: float | None = None,
 ) -> int:
-    """Train epochs start_epoch+1 .. epochs; returns the last step. Epochs are numbered from 1."""
+    """Train epochs start_epoch+1 .. epochs; returns the last step. Epochs are numbered from 1.
+
+    With an ``evaluator``, scores are computed every few epochs and the checkpoint with the
+    lowest ``evaluator.best_metric`` so far (``best`` carried over on resume) is kept as best.pt.
+    """
     step = start_step
     for epoch in range(start_epoch + 1, epochs + 1):
         started, seen = time.perf_counter(), 0
@@ -60,6 +74,11 @@ def fit(
             bar.set_postfix({**losses, "img/s": f"{rate:.0f}"}, refresh=False)
         bar.close()
         trainer.end_epoch(epoch, run, history)  # may add rows (held-out scores)
+        improved = False
+        if evaluator is not None and evaluator.due(epoch, epochs):
+            score = evaluator(trainer, epoch, run, history)[evaluator.best_metric]
+            improved = best is None or score < best
+            best = score if improved else best
         history.flush()
         state = {
             "genlab_version": __version__,
@@ -68,8 +87,11 @@ def fit(
             "step": step,
             "trainer": trainer.state_dict(),
             "rng": rng_state(),
+            "best": best,
         }
         save_atomic(state, run.latest)
+        if improved:
+            save_atomic(state, run.checkpoints / "best.pt")
         if epoch % checkpoint_every == 0 or epoch == epochs:
             save_atomic(state, run.epoch_checkpoint(epoch))
     return step

@@ -17,6 +17,7 @@ from genlab.errors import GenlabError
 from genlab.registry import choose
 from genlab.training.checkpoint import load_checkpoint, set_rng_state
 from genlab.training.dcgan import DCGANTrainer
+from genlab.training.evaluation import TrainingEvaluator
 from genlab.training.loop import fit
 from genlab.training.run_dir import History, RunDir
 from genlab.training.vae import VAETrainer
@@ -45,13 +46,17 @@ def train(cfg: Any, out: str | Path, *, quiet: bool = False) -> RunDir:
     images, holdout = load_data(cfg)  # fails on bad data before anything is written
     batches = EpochBatches(images, cfg.batch_size, seed=cfg.seed, workers=cfg.workers)
     trainer = make_trainer(cfg, holdout)
+    evaluator = TrainingEvaluator(cfg) if cfg.eval_every else None
     run = RunDir.create(out, cfg)
     architecture = trainer.describe()
     (run.root / "architecture.md").write_text(architecture)
     if not quiet:
         print(f"genlab: training {family_of(cfg)} into {run.root} with\n{format_config(cfg)}\n\n{architecture}", flush=True)
     history = History(run.history_path)
-    fit(trainer, batches, run, history, config=config_to_dict(cfg), epochs=cfg.epochs, checkpoint_every=cfg.checkpoint_every)
+    fit(
+        trainer, batches, run, history,
+        config=config_to_dict(cfg), epochs=cfg.epochs, checkpoint_every=cfg.checkpoint_every, evaluator=evaluator,
+    )
     return run
 
 
@@ -82,6 +87,7 @@ def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quie
         trainer, batches, run, history,
         config=config_to_dict(cfg), epochs=cfg.epochs, checkpoint_every=cfg.checkpoint_every,
         start_epoch=epoch, start_step=step,
+        evaluator=TrainingEvaluator(cfg) if cfg.eval_every else None, best=checkpoint.get("best"),
     )
     return run
 
