@@ -64,7 +64,9 @@ class FeatureExtractor:
         self.weights_path = resolve_weights(self.name, weights)
         self._sha256: str | None = None
         try:
-            self.model = self.build(self.weights_path).to(self.device).eval().requires_grad_(False)
+            model = self.build(self.weights_path).eval().requires_grad_(False)
+            # channels_last: same numbers, ~1.2x faster convolutions (benchmarks/bench_metrics.py)
+            self.model = model.to(self.device, memory_format=torch.channels_last)
         except (RuntimeError, KeyError, OSError, EOFError) as e:
             reason = str(e).splitlines()[0][:200]
             raise GenlabError(f"{self.weights_path} is not a {self.name} weights file ({reason}); check --weights") from None
