@@ -12,11 +12,11 @@ genlab / reference (goal: >= 0.95).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+
+from _timing import alternate
 
 from genlab.config import build_config
 from genlab.training.dcgan import DCGANTrainer
@@ -45,18 +45,8 @@ def reference_step(gen, disc, opt_g, opt_d, real, loss: str) -> None:
     opt_g.step()
 
 
-def sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
 
 
-def timed(fn, iters: int, device: str) -> float:
-    sync(device)
-    start = time.perf_counter()
-    for i in range(iters):
-        fn(i)
-    sync(device)
-    return iters / (time.perf_counter() - start)
 
 
 def bench(loss: str, batch_size: int, device: str, iters: int, repeats: int) -> tuple[float, float]:
@@ -74,15 +64,7 @@ def bench(loss: str, batch_size: int, device: str, iters: int, repeats: int) -> 
     def reference(i: int) -> None:
         reference_step(ref.gen, ref.disc, ref.opt_g, ref.opt_d, real[i % 4], loss)
 
-    timed(genlab_step, 2, device), timed(reference, 2, device)  # warm-up
-    ours, theirs = [], []
-    for r in range(repeats):  # alternate which side goes first
-        if r % 2:
-            theirs.append(timed(reference, iters, device))
-        ours.append(timed(genlab_step, iters, device))
-        if not r % 2:
-            theirs.append(timed(reference, iters, device))
-    return statistics.median(ours), statistics.median(theirs)
+    return alternate(genlab_step, reference, iters=iters, repeats=repeats, device=device)
 
 
 def main() -> None:

@@ -11,11 +11,11 @@ reference (goal: >= 0.95).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+
+from _timing import alternate
 
 from genlab.config import build_config
 from genlab.training.vae import VAETrainer
@@ -33,15 +33,6 @@ def reference_step(model, opt, x) -> None:
     opt.step()
 
 
-def timed(fn, iters: int, device: str) -> float:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for i in range(iters):
-        fn(i)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return iters / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -62,15 +53,9 @@ def main() -> None:
     def reference(i: int) -> None:
         reference_step(ref.model, ref.opt, real[i % 4])
 
-    timed(genlab_step, 2, args.device), timed(reference, 2, args.device)
-    a, b = [], []
-    for r in range(args.repeats):
-        if r % 2:
-            b.append(timed(reference, args.iters, args.device))
-        a.append(timed(genlab_step, args.iters, args.device))
-        if not r % 2:
-            b.append(timed(reference, args.iters, args.device))
-    ours_rate, ref_rate = statistics.median(a) * args.batch_size, statistics.median(b) * args.batch_size
+    ours_rate, ref_rate = (
+        rate * args.batch_size for rate in alternate(genlab_step, reference, iters=args.iters, repeats=args.repeats, device=args.device)
+    )
     print(f"{'device':6} {'batch':>5} {'size':>5} {'genlab img/s':>12} {'ref img/s':>10} {'ratio':>6}")
     print(f"{args.device:6} {args.batch_size:5d} {64:5d} {ours_rate:12.1f} {ref_rate:10.1f} {ours_rate / ref_rate:6.3f}")
 
