@@ -152,9 +152,65 @@ VAE_PRESETS: dict[str, Preset] = {
     "smoke": lambda user: dict(image_size=32, latent_dim=16, width=16, batch_size=64, epochs=2, limit=512, checkpoint_every=1, grid_size=16, smooth_window=5),
 }
 
+@dataclass
+class CycleGANConfig:
+    """CycleGAN (spec section 2): Zhu et al. 2017 as the reference implementation trains it."""
+
+    # objective
+    gan_loss: str = "lsgan"  # lsgan (least squares) | gan (the log loss of seed 004)
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 0.5  # identity weight = lambda_identity * lambda_cycle; 0 disables it
+    halve_d_loss: bool = True  # D loss = 1/2 (real term + fake term)
+    pool_size: int = 50  # history of generated images per discriminator; 0: none
+    # networks
+    width: int = 64
+    n_blocks: int = 6
+    init: str = "normal"
+    # optimisation
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    batch_size: int = 1
+    epochs: int = 200
+    decay_epochs: int = 100  # the last epochs decay the learning rate linearly towards 0 (0: constant)
+    # data: builtin, a CycleGAN dataset root (trainA/ trainB/ testA/ testB/), or --domain-a/--domain-b folders
+    data: str = "builtin"
+    domain_a: str = ""
+    domain_b: str = ""
+    test_fraction: float = 0.05  # held out for testing when there are no testA/testB folders
+    limit: int = 0  # train on the first N images of each domain (0: all)
+    data_root: str = "auto"
+    image_size: int = 256  # the crop size the networks see
+    load_size: int = 286
+    preprocess: str = "resize_crop"  # resize_crop (train: resize, random crop, flip) | resize | none
+    flip: bool = True
+    workers: int = 2
+    # run
+    preset: str = "default"
+    seed: int = 0
+    device: str = "auto"
+    checkpoint_every: int = 10
+    sample_every: int = 1
+    grid_size: int = 4  # fixed test images per translation grid
+    smooth_window: int = 100
+
+
+CYCLEGAN_PRESETS: dict[str, Preset] = {
+    "default": lambda user: {},
+    # The assignment's skeleton: no pool, constant lr, D loss not halved, PyTorch's init, images as they are.
+    "assignment": lambda user: dict(
+        pool_size=0, decay_epochs=0, halve_d_loss=False, init="pytorch", preprocess="none", flip=False, batch_size=1,
+    ),
+    "smoke": lambda user: dict(
+        image_size=32, load_size=36, width=8, n_blocks=2, epochs=2, decay_epochs=1, batch_size=4, workers=0,
+        checkpoint_every=1, smooth_window=5, pool_size=8,
+    ),
+}
+
 FAMILIES: dict[str, tuple[type, dict[str, Preset]]] = {
     "dcgan": (DCGANConfig, DCGAN_PRESETS),
     "vae": (VAEConfig, VAE_PRESETS),
+    "cyclegan": (CycleGANConfig, CYCLEGAN_PRESETS),
 }
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -164,6 +220,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("adam", "rmsprop"),
     "likelihood": ("bernoulli", "gaussian"),
     "eval_network": ("builtin", "tf-inception", "torchvision"),
+    "gan_loss": ("lsgan", "gan"),
+    "preprocess": ("resize_crop", "resize", "none"),
 }
 
 
@@ -236,11 +294,18 @@ def validate(cfg: Any) -> None:
     for name in ("epochs", "batch_size", "n_critic", "grid_size", "checkpoint_every", "sample_every", "smooth_window"):
         if hasattr(cfg, name) and getattr(cfg, name) < 1:
             raise GenlabError(f"{name} must be at least 1 (got {getattr(cfg, name)})")
-    for name in ("holdout", "crop_fraction"):
+    if getattr(cfg, "preprocess", "") == "resize_crop" and cfg.load_size < cfg.image_size:
+        raise GenlabError(f"load_size {cfg.load_size} is smaller than the crop image_size {cfg.image_size}; raise --load-size")
+    if hasattr(cfg, "decay_epochs") and not 0 <= cfg.decay_epochs <= cfg.epochs:
+        raise GenlabError(f"decay_epochs must be between 0 and epochs ({cfg.epochs}); got {cfg.decay_epochs}")
+    for name in ("holdout", "crop_fraction", "test_fraction"):
         if hasattr(cfg, name) and not 0 <= getattr(cfg, name) <= 1:
             raise GenlabError(f"{name} must be between 0 and 1 (got {getattr(cfg, name)})")
     size = getattr(cfg, "image_size", 32)
-    if size < 8 or size & (size - 1):
+    if isinstance(cfg, CycleGANConfig):
+        if size < 32 or size % 4:
+            raise GenlabError(f"image_size must be a multiple of 4, at least 32 (got {size})")
+    elif size < 8 or size & (size - 1):
         raise GenlabError(f"image_size must be a power of two, at least 8 (got {size})")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 
 from genlab.data.images import InMemoryImages
 from genlab.errors import GenlabError
@@ -32,6 +32,8 @@ class EpochBatches:
         return len(self.dataset) // self.batch_size
 
     def epoch(self, epoch: int) -> Iterator[Tensor]:
+        if hasattr(self.dataset, "set_epoch"):  # per-epoch randomness of the dataset itself (unpaired B, crops)
+            self.dataset.set_epoch(epoch)
         order = epoch_permutation(len(self.dataset), seed=self.seed, epoch=epoch)
         chunks = order[: len(self) * self.batch_size].view(len(self), self.batch_size)
         if isinstance(self.dataset, InMemoryImages):
@@ -39,7 +41,7 @@ class EpochBatches:
                 yield self.dataset.images[indices]
             return
         loader = DataLoader(
-            self.dataset, batch_sampler=chunks.tolist(), num_workers=self.workers, collate_fn=torch.stack
+            self.dataset, batch_sampler=chunks.tolist(), num_workers=self.workers, collate_fn=default_collate
         )
         yield from loader
 

@@ -63,12 +63,12 @@ def fit(
     for epoch in range(start_epoch + 1, epochs + 1):
         started, seen = time.perf_counter(), 0
         bar = tqdm(batches.epoch(epoch), total=len(batches), desc=f"epoch {epoch}/{epochs}", unit="step", mininterval=0.5)
-        for batch in bar:
+        for batch in bar:  # a tensor of images, or a tuple of them (unpaired A, B)
             step += 1
             numbers = {name: float(value) for name, value in trainer.train_step(batch, step).items()}
             _stop_if_diverged(numbers, step, epoch, run, history)
             history.append({"step": step, "epoch": epoch, **numbers})
-            seen += batch.shape[0]
+            seen += len(batch[0]) if isinstance(batch, (tuple, list)) else batch.shape[0]
             rate = seen / max(time.perf_counter() - started, 1e-9)
             losses = {k: f"{v:.3f}" for k, v in numbers.items() if k.endswith("loss")}
             bar.set_postfix({**losses, "img/s": f"{rate:.0f}"}, refresh=False)

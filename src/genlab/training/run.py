@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.utils.data import Subset
 
 from genlab.config import config_to_dict, family_of, format_config, resolve_device, save_config, validate
 from genlab.data.images import InMemoryImages
@@ -16,24 +17,15 @@ from genlab.data.sources import load_images
 from genlab.errors import GenlabError
 from genlab.registry import choose
 from genlab.training.checkpoint import load_checkpoint, set_rng_state
+from genlab.data.unpaired import DomainImages, Domains, UnpairedImages, check_sizes, open_domains
+from genlab.training.cyclegan import CycleGANTrainer
 from genlab.training.dcgan import DCGANTrainer
 from genlab.training.evaluation import TrainingEvaluator
 from genlab.training.loop import fit
 from genlab.training.run_dir import History, RunDir
 from genlab.training.vae import VAETrainer
 
-# family -> (config, held-out images or None) -> trainer
-TRAINERS: dict[str, Callable[[Any, InMemoryImages | None], Any]] = {
-    "dcgan": lambda cfg, holdout: DCGANTrainer(cfg),
-    "vae": lambda cfg, holdout: VAETrainer(cfg, holdout),
-}
-
-
-def make_trainer(cfg: Any, holdout: InMemoryImages | None = None) -> Any:
-    return choose(TRAINERS, family_of(cfg), "model family")(cfg, holdout)
-
-
-def load_data(cfg: Any) -> tuple[InMemoryImages, InMemoryImages | None]:
+def _image_data(cfg: Any) -> tuple[InMemoryImages, InMemoryImages | None]:
     """(training images, held-out images or None), preprocessed as the config says."""
     crop = {k: getattr(cfg, k) for k in ("crop_size", "crop_fraction") if hasattr(cfg, k)}
     images = load_images(cfg.data, image_size=cfg.image_size, data_root=cfg.data_root, limit=cfg.limit, **crop)
@@ -41,12 +33,44 @@ def load_data(cfg: Any) -> tuple[InMemoryImages, InMemoryImages | None]:
     return split_holdout(images, holdout, seed=cfg.seed) if holdout else (images, None)
 
 
+def _unpaired_data(cfg: Any) -> tuple[UnpairedImages, Domains]:
+    """(unpaired training pairs, the four domains with the test sets preprocessed for testing)."""
+    domains = open_domains(cfg.data, domain_a=cfg.domain_a, domain_b=cfg.domain_b, test_fraction=cfg.test_fraction, seed=cfg.seed)
+    check_sizes(domains, preprocess=cfg.preprocess, crop_size=cfg.image_size)
+    first = lambda images: Subset(images, range(min(cfg.limit, len(images)))) if cfg.limit else images  # noqa: E731
+    train = UnpairedImages(
+        first(domains.train_a), first(domains.train_b), seed=cfg.seed, preprocess=cfg.preprocess,
+        load_size=cfg.load_size, crop_size=cfg.image_size, flip=cfg.flip,
+    )
+    test = dict(preprocess=cfg.preprocess, crop_size=cfg.image_size)
+    return train, Domains(domains.train_a, domains.train_b, DomainImages(domains.test_a, **test), DomainImages(domains.test_b, **test))
+
+
+# family -> config -> (training dataset, what else its trainer needs)
+DATA: dict[str, Callable[[Any], tuple[Any, Any]]] = {"dcgan": _image_data, "vae": _image_data, "cyclegan": _unpaired_data}
+
+# family -> (config, that extra or None) -> trainer
+TRAINERS: dict[str, Callable[[Any, Any], Any]] = {
+    "dcgan": lambda cfg, extra: DCGANTrainer(cfg),
+    "vae": lambda cfg, holdout: VAETrainer(cfg, holdout),
+    "cyclegan": lambda cfg, domains: CycleGANTrainer(cfg, *((domains.test_a, domains.test_b) if domains else ())),
+}
+
+
+def make_trainer(cfg: Any, extra: Any = None) -> Any:
+    return choose(TRAINERS, family_of(cfg), "model family")(cfg, extra)
+
+
+def load_data(cfg: Any) -> tuple[Any, Any]:
+    return choose(DATA, family_of(cfg), "model family")(cfg)
+
+
 def train(cfg: Any, out: str | Path, *, quiet: bool = False) -> RunDir:
     """Train a new run into ``out`` (which must not hold a run already)."""
-    images, holdout = load_data(cfg)  # fails on bad data before anything is written
-    batches = EpochBatches(images, cfg.batch_size, seed=cfg.seed, workers=cfg.workers)
-    trainer = make_trainer(cfg, holdout)
-    evaluator = TrainingEvaluator(cfg) if cfg.eval_every else None
+    dataset, extra = load_data(cfg)  # fails on bad data before anything is written
+    batches = EpochBatches(dataset, cfg.batch_size, seed=cfg.seed, workers=cfg.workers)
+    trainer = make_trainer(cfg, extra)
+    evaluator = TrainingEvaluator(cfg) if getattr(cfg, "eval_every", 0) else None
     run = RunDir.create(out, cfg)
     architecture = trainer.describe()
     (run.root / "architecture.md").write_text(architecture)
@@ -75,11 +99,11 @@ def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quie
     epoch, step = checkpoint["epoch"], checkpoint["step"]
     if epoch >= cfg.epochs:
         raise GenlabError(f"{run.root} already finished {epoch} epochs; pass --epochs N (more than {epoch}) to train longer")
-    images, holdout = load_data(cfg)
-    trainer = make_trainer(cfg, holdout)
+    dataset, extra = load_data(cfg)
+    trainer = make_trainer(cfg, extra)
     trainer.load_state_dict(checkpoint["trainer"])
     set_rng_state(checkpoint["rng"])
-    batches = EpochBatches(images, cfg.batch_size, seed=cfg.seed, workers=cfg.workers)
+    batches = EpochBatches(dataset, cfg.batch_size, seed=cfg.seed, workers=cfg.workers)
     if not quiet:
         print(f"genlab: resuming {run.root} at epoch {epoch + 1}/{cfg.epochs} (step {step})", flush=True)
     history = History.load(run.history_path, up_to_step=step)
@@ -87,7 +111,7 @@ def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quie
         trainer, batches, run, history,
         config=config_to_dict(cfg), epochs=cfg.epochs, checkpoint_every=cfg.checkpoint_every,
         start_epoch=epoch, start_step=step,
-        evaluator=TrainingEvaluator(cfg) if cfg.eval_every else None, best=checkpoint.get("best"),
+        evaluator=TrainingEvaluator(cfg) if getattr(cfg, "eval_every", 0) else None, best=checkpoint.get("best"),
     )
     return run
 

@@ -1,0 +1,164 @@
+"""One CycleGAN training step per batch of unpaired (A, B) images (spec section 2).
+
+    1. fake_b = G_AB(a), rec_a = G_BA(fake_b); fake_a = G_BA(b), rec_b = G_AB(fake_a)
+    2. generators (one Adam over both): adversarial terms for both directions
+       + lambda * (|rec_a - a|_1 + |rec_b - b|_1)
+       + lambda_identity * lambda * (|G_AB(b) - b|_1 + |G_BA(a) - a|_1)
+    3. discriminators (one Adam over both; D_A judges domain A, D_B domain B), on images
+       from the history pools: [L(D(real), real) + L(D(pool(fake)), fake)], halved by default
+The learning rate is constant, then decays linearly (stepped once per epoch).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from genlab.config import CycleGANConfig
+from genlab.data.transforms import to_model_range
+from genlab.losses.adversarial import bce_target_loss, least_squares_target_loss
+from genlab.models.cyclegan import PatchDiscriminator, ResnetGenerator
+from genlab.models.init import initialize_
+from genlab.reporting.architecture import architecture_rows, format_table
+from genlab.reporting.curves import plot_curves
+from genlab.reporting.grids import save_grid
+from genlab.training.image_pool import ImagePool
+from genlab.training.run_dir import History, RunDir
+from genlab.training.schedules import linear_decay_factor
+
+TARGET_LOSSES = {"lsgan": least_squares_target_loss, "gan": bce_target_loss}
+
+
+def build_generator(cfg: CycleGANConfig) -> ResnetGenerator:
+    return initialize_(ResnetGenerator(width=cfg.width, n_blocks=cfg.n_blocks), cfg.init)
+
+
+def build_discriminator(cfg: CycleGANConfig) -> PatchDiscriminator:
+    return initialize_(PatchDiscriminator(width=cfg.width), cfg.init)
+
+
+class CycleGANTrainer:
+    def __init__(self, cfg: CycleGANConfig, test_a: Dataset | None = None, test_b: Dataset | None = None) -> None:
+        self.cfg = cfg
+        self.device = torch.device(cfg.device)
+        torch.manual_seed(cfg.seed)
+        self.gen_a2b, self.gen_b2a = build_generator(cfg).to(self.device), build_generator(cfg).to(self.device)
+        self.disc_a, self.disc_b = build_discriminator(cfg).to(self.device), build_discriminator(cfg).to(self.device)
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = torch.optim.Adam(itertools.chain(self.gen_a2b.parameters(), self.gen_b2a.parameters()), lr=cfg.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(itertools.chain(self.disc_a.parameters(), self.disc_b.parameters()), lr=cfg.lr, betas=betas)
+        decay = lambda e: linear_decay_factor(e, epochs=cfg.epochs, decay_epochs=cfg.decay_epochs)  # noqa: E731
+        self.schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (self.opt_g, self.opt_d)]
+        self.pool_a, self.pool_b = ImagePool(cfg.pool_size, seed=cfg.seed + 11), ImagePool(cfg.pool_size, seed=cfg.seed + 13)
+        self.target_loss = TARGET_LOSSES[cfg.gan_loss]
+        n = cfg.grid_size
+        self.fixed_a = torch.stack([test_a[i] for i in range(min(n, len(test_a)))]) if test_a is not None else None
+        self.fixed_b = torch.stack([test_b[i] for i in range(min(n, len(test_b)))]) if test_b is not None else None
+
+    @property
+    def models(self) -> dict[str, nn.Module]:
+        return {"gen_a2b": self.gen_a2b, "gen_b2a": self.gen_b2a, "disc_a": self.disc_a, "disc_b": self.disc_b}
+
+    def train_step(self, batch: tuple[Tensor, Tensor], step: int) -> dict[str, Tensor]:
+        cfg, adv = self.cfg, self.target_loss
+        for model in self.models.values():
+            model.train()
+        real_a, real_b = (to_model_range(x, self.device) for x in batch)
+
+        fake_b = self.gen_a2b(real_a)
+        rec_a = self.gen_b2a(fake_b)
+        fake_a = self.gen_b2a(real_b)
+        rec_b = self.gen_a2b(fake_a)
+
+        self.disc_a.requires_grad_(False)
+        self.disc_b.requires_grad_(False)
+        adv_a2b = adv(self.disc_b(fake_b), True)
+        adv_b2a = adv(self.disc_a(fake_a), True)
+        cycle = cfg.lambda_cycle * (F.l1_loss(rec_a, real_a) + F.l1_loss(rec_b, real_b))
+        g_loss = adv_a2b + adv_b2a + cycle
+        out = {"adv_a2b": adv_a2b.detach(), "adv_b2a": adv_b2a.detach(), "cycle": cycle.detach()}
+        if cfg.lambda_identity > 0:
+            identity = cfg.lambda_identity * cfg.lambda_cycle * (
+                F.l1_loss(self.gen_a2b(real_b), real_b) + F.l1_loss(self.gen_b2a(real_a), real_a)
+            )
+            g_loss = g_loss + identity
+            out["identity"] = identity.detach()
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+
+        self.disc_a.requires_grad_(True)
+        self.disc_b.requires_grad_(True)
+        scale = 0.5 if cfg.halve_d_loss else 1.0
+        d_a = scale * (adv(self.disc_a(real_a), True) + adv(self.disc_a(self.pool_a.query(fake_a)), False))
+        d_b = scale * (adv(self.disc_b(real_b), True) + adv(self.disc_b(self.pool_b.query(fake_b)), False))
+        self.opt_d.zero_grad(set_to_none=True)
+        (d_a + d_b).backward()
+        self.opt_d.step()
+        out.update(g_loss=g_loss.detach(), d_a_loss=d_a.detach(), d_b_loss=d_b.detach(), d_loss=(d_a + d_b).detach())
+        return out
+
+    @torch.no_grad()
+    def translate(self, images: Tensor, direction: str) -> Tensor:
+        """uint8 or [-1, 1] images -> translated images in [-1, 1] (eval mode)."""
+        generator = {"a2b": self.gen_a2b, "b2a": self.gen_b2a}[direction]
+        generator.eval()
+        x = to_model_range(images, self.device) if images.dtype == torch.uint8 else images.to(self.device)
+        return generator(x)
+
+    def _save_translations(self, epoch: int, run: RunDir) -> None:
+        for name, direction, back, real in (("fakeA2B", "a2b", "b2a", self.fixed_a), ("fakeB2A", "b2a", "a2b", self.fixed_b)):
+            if real is None:
+                continue
+            translated = self.translate(real, direction)
+            reconstructed = self.translate(translated, back)
+            rows = torch.cat([to_model_range(real).cpu(), translated.cpu(), reconstructed.cpu()])  # real | translated | rec
+            save_grid(rows, run.images / f"{name}-{epoch:03d}.png", nrow=real.shape[0])
+
+    def end_epoch(self, epoch: int, run: RunDir, history: History) -> None:
+        for scheduler in self.schedulers:
+            scheduler.step()
+        if epoch % self.cfg.sample_every == 0 or epoch == self.cfg.epochs:
+            self._save_translations(epoch, run)
+        plot_curves(
+            history,
+            {
+                "generators (both, summed)": ["g_loss"],
+                "discriminators": ["d_a_loss", "d_b_loss"],
+                "generator terms": ["adv_a2b", "adv_b2a", "cycle", "identity"],
+            },
+            run.plots / "losses.png",
+            window=self.cfg.smooth_window,
+        )
+
+    def describe(self) -> str:
+        x = torch.zeros(1, 3, self.cfg.image_size, self.cfg.image_size, device=self.device)
+        return "\n".join(
+            [
+                format_table("CycleGAN generator (each direction)", architecture_rows(self.gen_a2b, lambda m: m(x))),
+                format_table("CycleGAN discriminator (each domain)", architecture_rows(self.disc_a, lambda m: m(x))),
+            ]
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "models": {name: model.state_dict() for name, model in self.models.items()},
+            "optimizers": {"generators": self.opt_g.state_dict(), "discriminators": self.opt_d.state_dict()},
+            "schedulers": {"generators": self.schedulers[0].state_dict(), "discriminators": self.schedulers[1].state_dict()},
+            "pools": {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, model in self.models.items():
+            model.load_state_dict(state["models"][name])
+        self.opt_g.load_state_dict(state["optimizers"]["generators"])
+        self.opt_d.load_state_dict(state["optimizers"]["discriminators"])
+        self.schedulers[0].load_state_dict(state["schedulers"]["generators"])
+        self.schedulers[1].load_state_dict(state["schedulers"]["discriminators"])
+        self.pool_a.load_state_dict(state["pools"]["a"], self.device)
+        self.pool_b.load_state_dict(state["pools"]["b"], self.device)
