@@ -1,0 +1,215 @@
+import csv
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from genlab.config import build_config
+from genlab.data.unpaired import UnpairedImages, builtin_domains, open_domains
+from genlab.data.images import InMemoryImages
+from genlab.errors import GenlabError
+from genlab.models.cyclegan import PatchDiscriminator, ResnetGenerator
+from genlab.training.checkpoint import load_checkpoint
+from genlab.training.cyclegan import CycleGANTrainer
+from genlab.training.image_pool import ImagePool
+from genlab.training.run import resume, train
+from genlab.training.schedules import linear_decay_factor
+
+
+def n_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+def test_parameter_counts_of_table_2():
+    assert n_params(ResnetGenerator()) == 7_837_699
+    assert n_params(PatchDiscriminator()) == 2_764_737
+
+
+def test_generator_layer_shapes_at_256():
+    gen = ResnetGenerator()
+    x = torch.zeros(1, 3, 256, 256)
+    shapes = []
+    for block in [*gen.down, gen.blocks, *gen.up]:
+        x = block(x)
+        shapes.append(tuple(x.shape[1:]))
+    assert shapes == [(64, 256, 256), (128, 128, 128), (256, 64, 64), (256, 64, 64), (128, 128, 128), (64, 256, 256), (3, 256, 256)]
+    assert len(gen.blocks) == 6
+    assert isinstance(gen.down[0][0], nn.ReflectionPad2d) and gen.up[0][0].output_padding == (1, 1)
+    assert all(not m.affine for m in gen.modules() if isinstance(m, nn.InstanceNorm2d))
+
+
+def test_discriminator_layer_shapes_at_256():
+    disc = PatchDiscriminator()
+    x = torch.zeros(1, 3, 256, 256)
+    shapes = []
+    for layer in disc.layers:
+        x = layer(x)
+        shapes.append(tuple(x.shape[1:]))
+    assert shapes == [(64, 128, 128), (128, 64, 64), (256, 32, 32), (512, 31, 31), (1, 30, 30)]
+
+
+@pytest.mark.parametrize("size, patches", [(64, 6), (128, 14)])
+def test_other_sizes(size, patches):
+    gen, disc = ResnetGenerator(width=8, n_blocks=1), PatchDiscriminator(width=8)
+    out = gen(torch.randn(1, 3, size, size))
+    assert out.shape == (1, 3, size, size)
+    assert disc(out).shape == (1, 1, patches, patches)
+
+
+def test_unpaired_index_is_not_tied_to_b():
+    a = InMemoryImages(torch.arange(20, dtype=torch.uint8).view(20, 1, 1, 1).expand(20, 3, 4, 4).contiguous())
+    b = InMemoryImages(torch.arange(100, 107, dtype=torch.uint8).view(7, 1, 1, 1).expand(7, 3, 4, 4).contiguous())
+    data = UnpairedImages(a, b, seed=0, preprocess="none", flip=False)
+    assert len(data) == 20
+    pairs = [(int(x[0, 0, 0]), int(y[0, 0, 0]) - 100) for x, y in (data[i] for i in range(20))]
+    assert [p[0] for p in pairs] == list(range(20))  # A walked in order
+    b_of_i = [p[1] for p in pairs]
+    assert b_of_i != [i % 7 for i in range(20)]  # not B[i]
+    assert len(set(b_of_i)) > 3
+    data.set_epoch(1)
+    assert [int(data[i][1][0, 0, 0]) - 100 for i in range(20)] != b_of_i  # a fresh draw each epoch
+    data.set_epoch(0)
+    assert [int(data[i][1][0, 0, 0]) - 100 for i in range(20)] == b_of_i  # and reproducible
+
+
+def test_train_preprocessing_resizes_crops_and_flips():
+    image = torch.randint(0, 256, (3, 50, 40), dtype=torch.uint8)
+    a = InMemoryImages(image[None].expand(8, -1, -1, -1).contiguous())
+    data = UnpairedImages(a, a, seed=0, load_size=36, crop_size=32)
+    crops = [data[i][0] for i in range(8)]
+    assert all(c.shape == (3, 32, 32) for c in crops)
+    assert len({c.float().sum().item() for c in crops}) > 1  # random crops/flips differ
+
+
+def test_builtin_domains_are_disjoint_renderings():
+    d = builtin_domains()
+    assert len(d.train_a) == 750 and len(d.train_b) == 750
+    a, b = d.train_a.images.float(), d.train_b.images.float()
+    assert a[:, :, 0, 0].mean() < 10 and b[:, 2, 0, 0].mean() > 200  # black vs cream background
+    torch.testing.assert_close(a[:, 0], a[:, 1])  # A is grey, B is coloured
+    assert not torch.equal(b[:, 0], b[:, 2])
+
+
+def test_image_pool():
+    pool = ImagePool(3, seed=0)
+    first = torch.arange(3.0).view(3, 1, 1, 1)
+    torch.testing.assert_close(pool.query(first), first)  # filling: returned as is
+    out = pool.query(torch.full((50, 1, 1, 1), 9.0))
+    swapped = (out != 9).sum().item()
+    assert 0 < swapped <= 3  # old images come back at most once each... and some do
+    torch.testing.assert_close(ImagePool(0).query(first.requires_grad_()), first)
+    assert not ImagePool(0).query(first).requires_grad
+    state = pool.state_dict()
+    clone = ImagePool(3, seed=5)
+    clone.load_state_dict(state)
+    x = torch.full((10, 1, 1, 1), 4.0)
+    torch.testing.assert_close(clone.query(x), pool.query(x))
+
+
+def test_linear_decay_schedule():
+    factors = [linear_decay_factor(e, epochs=200, decay_epochs=100) for e in range(200)]
+    assert factors[:100] == [1.0] * 100
+    assert factors[100] == pytest.approx(1 - 1 / 101) and factors[199] == pytest.approx(1 / 101)
+    assert linear_decay_factor(5, epochs=10, decay_epochs=0) == 1.0
+
+
+@pytest.fixture
+def tiny_cyclegan():
+    def make(**overrides):
+        values = dict(device="cpu", limit=8, batch_size=2, epochs=2, decay_epochs=1, width=4, n_blocks=1, grid_size=2)
+        values.update(overrides)
+        return build_config("cyclegan", preset="smoke", overrides=values)
+
+    return make
+
+
+def test_losses_of_one_step_follow_the_formulas(tiny_cyclegan):
+    cfg = tiny_cyclegan(pool_size=0)
+    trainer = CycleGANTrainer(cfg)
+    a = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    b = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    ra, rb = a.float() / 127.5 - 1, b.float() / 127.5 - 1
+    with torch.no_grad():
+        fake_b, fake_a = trainer.gen_a2b(ra), trainer.gen_b2a(rb)
+        expected = {
+            "adv_a2b": ((trainer.disc_b(fake_b) - 1) ** 2).mean(),
+            "adv_b2a": ((trainer.disc_a(fake_a) - 1) ** 2).mean(),
+            "cycle": 10 * ((trainer.gen_b2a(fake_b) - ra).abs().mean() + (trainer.gen_a2b(fake_a) - rb).abs().mean()),
+            "identity": 5 * ((trainer.gen_a2b(rb) - rb).abs().mean() + (trainer.gen_b2a(ra) - ra).abs().mean()),
+        }
+    out = trainer.train_step((a, b), 1)
+    for name, value in expected.items():
+        torch.testing.assert_close(out[name], value, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out["g_loss"], sum(expected.values()), rtol=1e-5, atol=1e-5)
+
+
+def test_a_run_writes_grids_curves_and_resumes_exactly(tiny_cyclegan, tmp_path):
+    run = train(tiny_cyclegan(), tmp_path / "run", quiet=True)
+    grid = Image.open(run.images / "fakeA2B-002.png")
+    assert grid.size == (2 + 2 * 34, 2 + 3 * 34)  # 2 test images; rows real | translated | reconstructed
+    assert (run.images / "fakeB2A-001.png").is_file() and (run.plots / "losses.png").is_file()
+    with run.history_path.open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 8 and {"g_loss", "d_a_loss", "d_b_loss", "cycle", "identity"} <= set(rows[0])
+    state = load_checkpoint(run.latest)["trainer"]
+    last_lr = 2e-4 * linear_decay_factor(2, epochs=2, decay_epochs=1)
+    assert state["optimizers"]["generators"]["param_groups"][0]["lr"] == pytest.approx(last_lr)
+
+
+def test_resume_after_a_crash_continues_exactly(tiny_cyclegan, tmp_path, monkeypatch):
+    straight = train(tiny_cyclegan(), tmp_path / "straight", quiet=True)
+    original = CycleGANTrainer.train_step
+
+    def crash_in_epoch_2(self, batch, step):
+        if step == 5:
+            raise KeyboardInterrupt
+        return original(self, batch, step)
+
+    monkeypatch.setattr(CycleGANTrainer, "train_step", crash_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_cyclegan(), tmp_path / "crashed", quiet=True)
+    monkeypatch.setattr(CycleGANTrainer, "train_step", original)
+    assert load_checkpoint(tmp_path / "crashed" / "checkpoints" / "latest.pt")["epoch"] == 1
+    resume(tmp_path / "crashed", quiet=True)
+    a = load_checkpoint(straight.latest)["trainer"]
+    b = load_checkpoint(tmp_path / "crashed" / "checkpoints" / "latest.pt")["trainer"]
+    for name in ("gen_a2b", "gen_b2a", "disc_a", "disc_b"):
+        for key, value in a["models"][name].items():
+            torch.testing.assert_close(b["models"][name][key], value, rtol=0, atol=0)
+    torch.testing.assert_close(b["pools"]["a"]["images"], a["pools"]["a"]["images"], rtol=0, atol=0)
+    assert b["schedulers"]["generators"] == a["schedulers"]["generators"]  # the decayed rate was not reset
+    assert b["optimizers"]["generators"]["param_groups"][0]["lr"] == a["optimizers"]["generators"]["param_groups"][0]["lr"]
+
+
+def test_layout_errors(tmp_path):
+    with pytest.raises(GenlabError, match="does not exist"):
+        open_domains(str(tmp_path / "nope"))
+    (tmp_path / "ds" / "trainA").mkdir(parents=True)
+    with pytest.raises(GenlabError, match="has no trainA/ and trainB/ folders"):
+        open_domains(str(tmp_path / "ds"))
+    (tmp_path / "ds" / "trainB").mkdir()
+    with pytest.raises(GenlabError, match="trainA holds no images"):
+        open_domains(str(tmp_path / "ds"))
+    with pytest.raises(GenlabError, match="give both --domain-a DIR and --domain-b DIR"):
+        open_domains("builtin", domain_a=str(tmp_path))
+
+
+def _folder(path, n, size):
+    path.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(path / f"{i:03d}.png")
+
+
+def test_two_folders_with_held_out_test_and_small_images(tmp_path, tiny_cyclegan):
+    _folder(tmp_path / "cartoon", 10, 40)
+    _folder(tmp_path / "animation", 12, 40)
+    domains = open_domains("", domain_a=str(tmp_path / "cartoon"), domain_b=str(tmp_path / "animation"), test_fraction=0.2)
+    assert (len(domains.train_a), len(domains.test_a), len(domains.train_b), len(domains.test_b)) == (8, 2, 10, 2)
+    cfg = tiny_cyclegan(data="", domain_a=str(tmp_path / "cartoon"), domain_b=str(tmp_path / "animation"),
+                        preprocess="none", image_size=64, load_size=64)
+    with pytest.raises(GenlabError, match=r"000.png is 40x40, smaller than --image-size 64"):
+        train(cfg, tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run").exists()
