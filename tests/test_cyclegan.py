@@ -213,3 +213,80 @@ def test_two_folders_with_held_out_test_and_small_images(tmp_path, tiny_cyclegan
     with pytest.raises(GenlabError, match=r"000.png is 40x40, smaller than --image-size 64"):
         train(cfg, tmp_path / "run", quiet=True)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture
+def cyclegan_run(tiny_cyclegan, tmp_path):
+    return train(tiny_cyclegan(epochs=1, decay_epochs=0), tmp_path / "cg", quiet=True)
+
+
+def test_translate_command_keeps_names_and_sizes(cyclegan_run, tmp_path, capsys):
+    from genlab.cli import main
+
+    _folder(tmp_path / "in" / "sub", 3, 48)
+    code = main(["translate", str(cyclegan_run.root), "--direction", "b2a", "--input", str(tmp_path / "in"),
+                 "--output", str(tmp_path / "out"), "--device", "cpu"])
+    assert code == 0
+    outs = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png"))
+    assert outs == ["sub/000.png", "sub/001.png", "sub/002.png"]
+    assert Image.open(tmp_path / "out" / "sub" / "000.png").size == (32, 32)
+    code = main(["translate", str(cyclegan_run.root), "--direction", "a2b", "--input", str(tmp_path / "in"),
+                 "--output", str(tmp_path / "full"), "--full-resolution", "--device", "cpu"])
+    assert code == 0 and Image.open(tmp_path / "full" / "sub" / "000.png").size == (48, 48)
+    capsys.readouterr()
+    assert main(["translate", str(cyclegan_run.root), "--direction", "sideways", "--input", str(tmp_path / "in"), "--output", "x"]) == 2
+    assert "unknown direction 'sideways'" in capsys.readouterr().err
+
+
+def test_is_of_the_test_set_translated_b_to_a(cyclegan_run):
+    from genlab.metrics.evaluate import evaluate
+
+    result = evaluate(str(cyclegan_run.root), metrics=("is", "kid"), network="builtin", n=1000, splits=2, kid_subsets=3)
+    assert result.protocol["direction"] == "b2a" and result.protocol["n"] == 148  # the built-in test B
+    assert result.protocol["reference"] == "builtin: real test A" and result.protocol["reference_n"] == 149
+    assert result.metrics["is_mean"] >= 1.0
+
+
+def test_download_by_name_from_a_local_server(tmp_path):
+    import functools
+    import http.server
+    import io
+    import threading
+    import zipfile
+
+    from genlab.data.cyclegan_datasets import fetch_cyclegan_dataset
+
+    served = tmp_path / "served"
+    served.mkdir()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for part in ("trainA", "trainB", "testA", "testB"):
+            image = io.BytesIO()
+            Image.new("RGB", (8, 8), (10, 20, 30)).save(image, format="PNG")
+            z.writestr(f"mini/{part}/0.png", image.getvalue())
+    (served / "mini.zip").write_bytes(buffer.getvalue())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        folder = fetch_cyclegan_dataset("mini", tmp_path / "data", base_url=f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert folder == tmp_path / "data" / "cyclegan" / "mini"
+    assert all((folder / part / "0.png").is_file() for part in ("trainA", "trainB", "testA", "testB"))
+    assert (tmp_path / "data" / "cyclegan" / "mini.zip.sha256").read_text().split()[1] == "mini.zip"
+    domains = open_domains("mini", data_root=str(tmp_path / "data"))
+    assert len(domains.train_a) == 1 and len(domains.test_b) == 1
+
+
+def test_download_offline_names_url_and_folder(tmp_path):
+    from genlab.data.cyclegan_datasets import fetch_cyclegan_dataset
+
+    with pytest.raises(GenlabError) as info:
+        fetch_cyclegan_dataset("horse2zebra", tmp_path, base_url="http://127.0.0.1:9")
+    message = str(info.value)
+    assert "http://127.0.0.1:9/horse2zebra.zip" in message and f"unpack it into {tmp_path / 'cyclegan'}" in message
+    with pytest.raises(GenlabError, match="unknown CycleGAN dataset 'cats2dogs'"):
+        fetch_cyclegan_dataset("cats2dogs", tmp_path)

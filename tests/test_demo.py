@@ -15,9 +15,10 @@ def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
     assert "dcgan-wgan-gp/plots/losses.png" in (tmp_path / "demo" / "index.md").read_text()
     assert 'src="vae/images/recon-001.png"' in html and 'src="vae/plots/elbo.png"' in html
     assert (tmp_path / "demo" / "vae" / "images" / "prior-001.png").is_file()
+    assert 'src="cyclegan/images/fakeB2A-001.png"' in html
     report = (tmp_path / "demo" / "inception_score.txt").read_text().splitlines()
-    assert [line.split(":")[0] for line in report[:6]] == [
-        "GAN (DCGAN)", "LSGAN (DCGAN)", "WGAN (DCGAN)", "WGAN-GP (DCGAN)", "VAE", "real images (builtin-test)",
+    assert [line.split(":")[0] for line in report[:7]] == [
+        "GAN (DCGAN)", "LSGAN (DCGAN)", "WGAN (DCGAN)", "WGAN-GP (DCGAN)", "CycleGAN", "VAE", "real images (builtin-test)",
     ]
     assert "Scores (inception_score.txt)" in html and (tmp_path / "demo" / "inception_score.json").is_file()
 

@@ -3,6 +3,8 @@
     genlab train dcgan --loss wgan-gp --preset paper --data cifar10 --out runs/wgan-gp
     genlab train --resume runs/wgan-gp [--epochs 300]
     genlab train vae --data faces/ --out runs/vae
+    genlab train cyclegan --data summer2winter_yosemite --out runs/s2w
+    genlab translate runs/s2w --direction b2a --input winter/ --output summer/
     genlab sample runs/wgan-gp -n 64 --out grid.png
     genlab reconstruct runs/vae --input faces/ --output pairs.png
     genlab describe vae
@@ -93,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=100)
     evaluate.add_argument("--checkpoint", default="latest", help="for a run: latest, best, or an epoch")
     evaluate.add_argument("--seed", type=int, default=0, help="for a run: the seed of the sampled latents")
+    evaluate.add_argument("--direction", default="b2a", help="for a CycleGAN run: translate its test set a2b or b2a (default)")
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--out", help="the JSON result (default: RUN_DIR/evaluation-NETWORK.json or ./evaluation-NETWORK.json)")
 
@@ -108,8 +111,20 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--batch-size", type=int, default=100)
     report.add_argument("--device", default="auto")
 
+    translate = commands.add_parser("translate", help="CycleGAN: translate every image of a folder")
+    translate.add_argument("run_dir", metavar="RUN_DIR")
+    translate.add_argument("--direction", required=True, help="a2b or b2a")
+    translate.add_argument("--input", required=True, metavar="DIR")
+    translate.add_argument("--output", required=True, metavar="DIR")
+    translate.add_argument("--full-resolution", action="store_true", help="translate at each image's own size (sides multiple of 4)")
+    translate.add_argument("--checkpoint", default="latest")
+    translate.add_argument("--device", default="auto")
+
     download = commands.add_parser("download", help="fetch a dataset or evaluation weights ahead of time")
-    download.add_argument("what", nargs="+", metavar="WHAT", help="cifar10, or: weights NAME (torchvision, tf-inception)")
+    download.add_argument(
+        "what", nargs="+", metavar="WHAT",
+        help="cifar10, a CycleGAN dataset (e.g. summer2winter_yosemite), or: weights NAME (torchvision, tf-inception)",
+    )
     download.add_argument("--data-root", default="auto")
 
     describe = commands.add_parser("describe", help="print a model's architecture as a table")
@@ -164,6 +179,7 @@ def run_command(args: argparse.Namespace) -> None:
             args.source, metrics=metrics, network=args.network, n=args.n, splits=args.splits, reference=args.reference,
             reference_n=args.reference_n, batch_size=args.batch_size, device=resolve_device(args.device), weights=args.weights,
             checkpoint=args.checkpoint, seed=args.seed, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
+            direction=args.direction,
         )
         source = Path(args.source)
         default = (source if (source / "config.json").is_file() else Path(".")) / f"evaluation-{args.network}.json"
@@ -183,6 +199,7 @@ def run_command(args: argparse.Namespace) -> None:
     elif args.command == "download":
         from genlab.config import resolve_data_root
         from genlab.data.cifar10 import fetch_cifar10
+        from genlab.data.cyclegan_datasets import CYCLEGAN_DATASETS, fetch_cyclegan_dataset
         from genlab.metrics.weights import WEIGHTS, resolve_weights, weights_sha256
 
         if args.what[0] == "weights" and len(args.what) == 2:
@@ -190,8 +207,22 @@ def run_command(args: argparse.Namespace) -> None:
             print(f"genlab: {args.what[1]} weights at {path} (sha256 {weights_sha256(path)})")
         elif args.what == ["cifar10"]:
             print(f"genlab: CIFAR-10 at {fetch_cifar10(resolve_data_root(args.data_root))}")
+        elif len(args.what) == 1 and args.what[0] in CYCLEGAN_DATASETS:
+            print(f"genlab: {args.what[0]} at {fetch_cyclegan_dataset(args.what[0], resolve_data_root(args.data_root))}")
         else:
-            raise GenlabError(f"unknown download {' '.join(args.what)!r}; use 'cifar10' or 'weights NAME' with NAME one of ['tf-inception', 'torchvision']")
+            raise GenlabError(
+                f"unknown download {' '.join(args.what)!r}; use cifar10, a CycleGAN dataset ({', '.join(CYCLEGAN_DATASETS)}), "
+                "or 'weights NAME' with NAME one of ['tf-inception', 'torchvision']"
+            )
+    elif args.command == "translate":
+        from genlab.config import resolve_device
+        from genlab.translation import translate_folder
+
+        count = translate_folder(
+            args.run_dir, args.direction, args.input, args.output, checkpoint=args.checkpoint,
+            device=resolve_device(args.device), full_resolution=args.full_resolution,
+        )
+        print(f"genlab: translated {count} images into {args.output}")
     elif args.command == "describe":
         from genlab.training.run import describe
 

@@ -59,6 +59,7 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     start = part.stat().st_size if part.exists() else 0
+    total = None
     request = urllib.request.Request(url, headers={"Range": f"bytes={start}-"} if start else {})
     hint = manual_hint or f"download it by hand and save it as {dest}"
     try:
@@ -75,12 +76,16 @@ def download(
                     bar.update(len(block))
     except urllib.error.HTTPError as e:
         if e.code == 416 and start:  # range past the end: the .part file is complete
-            pass
+            total = start
         else:
             raise GenlabError(f"could not download {url} (HTTP {e.code}); {hint}") from None
     except (urllib.error.URLError, OSError, TimeoutError) as e:
         reason = getattr(e, "reason", e)
         raise GenlabError(f"could not download {url} ({reason}); {hint}") from None
+    if total is not None and part.stat().st_size != total:
+        raise GenlabError(
+            f"the download of {url} stopped at {part.stat().st_size:,} of {total:,} bytes; run the command again to resume"
+        )
     if not check_hash(part, md5=md5, sha256=sha256):
         part.unlink()
         raise GenlabError(f"{url} downloaded but its checksum does not match; try again, or {hint}")

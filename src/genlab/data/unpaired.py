@@ -27,6 +27,7 @@ from torch.utils.data import Dataset
 
 from genlab.data.builtin import builtin_digits
 from genlab.data.images import ImageFolder, InMemoryImages
+from genlab.data.cyclegan_datasets import CYCLEGAN_DATASETS, fetch_cyclegan_dataset
 from genlab.errors import GenlabError
 
 PREPROCESS = ("resize_crop", "resize", "none")
@@ -141,7 +142,9 @@ def _folder(path: Path, role: str) -> ImageFolder:
 _LAYOUT_HINT = "a CycleGAN dataset holds trainA/ trainB/ (testA/ testB/), or give two folders with --domain-a DIR --domain-b DIR"
 
 
-def open_domains(data: str, *, domain_a: str = "", domain_b: str = "", test_fraction: float = 0.05, seed: int = 0) -> Domains:
+def open_domains(
+    data: str, *, domain_a: str = "", domain_b: str = "", test_fraction: float = 0.05, seed: int = 0, data_root: str = ""
+) -> Domains:
     if domain_a or domain_b:
         if not (domain_a and domain_b):
             raise GenlabError("give both --domain-a DIR and --domain-b DIR")
@@ -151,6 +154,8 @@ def open_domains(data: str, *, domain_a: str = "", domain_b: str = "", test_frac
     if data == "builtin":
         return builtin_domains()
     root = Path(data).expanduser()
+    if data in CYCLEGAN_DATASETS and not root.exists():
+        root = fetch_cyclegan_dataset(data, data_root)
     if not root.is_dir():
         raise GenlabError(f"dataset folder {root} does not exist; download one with 'genlab download NAME' or {_LAYOUT_HINT}")
     if not (root / "trainA").is_dir() or not (root / "trainB").is_dir():

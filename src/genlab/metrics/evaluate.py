@@ -74,15 +74,43 @@ def _folder_batches(folder: ImageFolder, n: int, batch_size: int) -> Callable[[]
     return batches
 
 
+def _stacked(dataset, n: int, batch_size: int) -> Callable[[], Iterator[Tensor]]:
+    return lambda: (torch.stack([dataset[j] for j in range(i, min(n, i + batch_size))]) for i in range(0, n, batch_size))
+
+
+def cyclegan_sources(
+    run_dir: str | Path, *, direction: str, n: int, batch_size: int, checkpoint: str, device: str
+) -> tuple[ImageSource, ImageSource]:
+    """(the test set translated in ``direction``, the real test set of the target domain)."""
+    from genlab.training.run import load_data, load_trained
+
+    run, cfg, trainer = load_trained(run_dir, checkpoint, device)
+    _, domains = load_data(cfg)
+    source, target = (domains.test_b, domains.test_a) if direction == "b2a" else (domains.test_a, domains.test_b)
+    count = min(n, len(source))
+    translated = lambda: (to_uint8(trainer.translate(x, direction)).cpu() for x in _stacked(source, count, batch_size)())  # noqa: E731
+    real_n = min(n, len(target))
+    domain = "A" if direction == "b2a" else "B"
+    return (
+        ImageSource(f"{run.root} (test set translated {direction}, {checkpoint} checkpoint)", count, translated, checkpoint=checkpoint),
+        ImageSource(f"{cfg.data or cfg.domain_a}: real test {domain}", real_n, _stacked(target, real_n, batch_size),
+                    cache_key=f"cyclegan-test{domain}:{cfg.data}:{cfg.domain_a}:{cfg.domain_b}:{cfg.image_size}:{real_n}"),
+    )
+
+
 def open_source(
-    source: str, *, n: int, batch_size: int, seed: int = 0, checkpoint: str = "latest", device: str = "cpu", data_root: str | None = None
+    source: str, *, n: int, batch_size: int, seed: int = 0, checkpoint: str = "latest", device: str = "cpu",
+    data_root: str | None = None, direction: str = "b2a",
 ) -> ImageSource:
-    """A run folder (samples from its generator), a named dataset, or a folder of images."""
+    """A run folder (samples from its generator; a CycleGAN's translated test set), a named dataset, or a folder of images."""
     path = Path(source).expanduser()
     if (path / "config.json").is_file():
+        from genlab.config import CycleGANConfig, load_config
         from genlab.sampling import generate
         from genlab.training.run import load_trained
 
+        if isinstance(load_config(path / "config.json"), CycleGANConfig):
+            return cyclegan_sources(path, direction=direction, n=n, batch_size=batch_size, checkpoint=checkpoint, device=device)[0]
         run, _, trainer = load_trained(path, checkpoint, device)
         return ImageSource(
             f"{run.root} ({checkpoint} checkpoint, seed {seed})",
@@ -164,17 +192,26 @@ def evaluate(
     kid_subsets: int = 100,
     kid_subset_size: int = 1000,
     data_root: str | None = None,
+    direction: str = "b2a",
     extractor: FeatureExtractor | None = None,
 ) -> Evaluation:
+    """Score ``source``; for a CycleGAN run, its test set translated in ``direction``, and by default
+    FID/KID against the real test set of the target domain."""
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
         raise GenlabError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
-    if ("fid" in metrics or "kid" in metrics) and reference is None:
+    cyclegan = _is_cyclegan_run(source)
+    if ("fid" in metrics or "kid" in metrics) and reference is None and not cyclegan:
         raise GenlabError("FID and KID compare against real images; give --reference (a dataset name or an image folder)")
     if n < 1:
         raise GenlabError(f"--n must be at least 1 (got {n})")
     extractor = extractor or make_extractor(network, weights, device=device)
-    images = open_source(source, n=n, batch_size=batch_size, seed=seed, checkpoint=checkpoint, device=device, data_root=data_root)
+    ref_source = None
+    if cyclegan:
+        images, target = cyclegan_sources(source, direction=direction, n=n, batch_size=batch_size, checkpoint=checkpoint, device=device)
+        ref_source = target if reference is None else None
+    else:
+        images = open_source(source, n=n, batch_size=batch_size, seed=seed, checkpoint=checkpoint, device=device, data_root=data_root)
     ours = features_of(images, extractor, "features")
     result = Evaluation(
         images.description,
@@ -186,15 +223,17 @@ def evaluate(
             "resize": extractor.resize,
             "n": images.n,
             "checkpoint": images.checkpoint,
-            "sample_seed": seed if images.checkpoint else None,
+            "sample_seed": seed if images.checkpoint and not cyclegan else None,
+            **({"direction": direction} if cyclegan else {}),
         },
     )
     if "is" in metrics:
         mean, std = inception_score_from_logits(ours.logits, splits=splits, seed=shuffle_seed)
         result.metrics.update(is_mean=mean, is_std=std)
         result.protocol.update(splits=splits, shuffle_seed=shuffle_seed)
-    if reference is not None and ("fid" in metrics or "kid" in metrics):
-        ref_source = open_source(reference, n=reference_n, batch_size=batch_size, data_root=data_root, device=device)
+    if "fid" in metrics or "kid" in metrics:
+        if ref_source is None:
+            ref_source = open_source(reference, n=reference_n, batch_size=batch_size, data_root=data_root, device=device)
         ref = features_of(ref_source, extractor, "reference features")
         result.protocol.update(reference=ref_source.description, reference_n=ref_source.n)
         if "fid" in metrics:
@@ -214,3 +253,10 @@ def evaluate(
             result.metrics.update(kid_mean=mean, kid_std=std)
             result.protocol.update(kid_subsets=kid_subsets, kid_subset_size=size, kid_seed=shuffle_seed)
     return result
+
+
+def _is_cyclegan_run(source: str) -> bool:
+    from genlab.config import CycleGANConfig, load_config
+
+    config = Path(source).expanduser() / "config.json"
+    return config.is_file() and isinstance(load_config(config), CycleGANConfig)

@@ -1,7 +1,7 @@
 """The Inception Score report (the assignment's ``inception_score.txt``) and its JSON twin.
 
 One line per run, named by its model (GAN, LSGAN, WGAN, WGAN-GP for DCGAN runs;
-VAE), the run folder that produced it, the protocol, and a real-data row (the
+CycleGAN, scored on its test set translated B->A; VAE), the run folder that produced it, the protocol, and a real-data row (the
 same protocol on real images) as the ceiling to compare with.
 """
 
@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from genlab.config import DCGANConfig, VAEConfig
+from genlab.config import CycleGANConfig, DCGANConfig, VAEConfig
 from genlab.metrics.evaluate import Evaluation, evaluate
 from genlab.metrics.feature_extractors import make_extractor
 from genlab.training.run_dir import RunDir
@@ -24,6 +24,8 @@ def model_label(cfg: Any) -> str:
         return f"{LOSS_NAMES[cfg.loss]} (DCGAN)"
     if isinstance(cfg, VAEConfig):
         return "VAE"
+    if isinstance(cfg, CycleGANConfig):
+        return "CycleGAN"
     return type(cfg).__name__
 
 

@@ -35,7 +35,10 @@ def _image_data(cfg: Any) -> tuple[InMemoryImages, InMemoryImages | None]:
 
 def _unpaired_data(cfg: Any) -> tuple[UnpairedImages, Domains]:
     """(unpaired training pairs, the four domains with the test sets preprocessed for testing)."""
-    domains = open_domains(cfg.data, domain_a=cfg.domain_a, domain_b=cfg.domain_b, test_fraction=cfg.test_fraction, seed=cfg.seed)
+    domains = open_domains(
+        cfg.data, domain_a=cfg.domain_a, domain_b=cfg.domain_b, test_fraction=cfg.test_fraction, seed=cfg.seed,
+        data_root=cfg.data_root,
+    )
     check_sizes(domains, preprocess=cfg.preprocess, crop_size=cfg.image_size)
     first = lambda images: Subset(images, range(min(cfg.limit, len(images)))) if cfg.limit else images  # noqa: E731
     train = UnpairedImages(
