@@ -234,6 +234,8 @@ def test_translate_command_keeps_names_and_sizes(cyclegan_run, tmp_path, capsys)
                  "--output", str(tmp_path / "full"), "--full-resolution", "--device", "cpu"])
     assert code == 0 and Image.open(tmp_path / "full" / "sub" / "000.png").size == (48, 48)
     capsys.readouterr()
+    assert main(["sample", str(cyclegan_run.root), "--out", str(tmp_path / "x.png"), "--device", "cpu"]) == 2
+    assert "use 'genlab translate'" in capsys.readouterr().err
     assert main(["translate", str(cyclegan_run.root), "--direction", "sideways", "--input", str(tmp_path / "in"), "--output", "x"]) == 2
     assert "unknown direction 'sideways'" in capsys.readouterr().err
 

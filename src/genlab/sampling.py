@@ -10,9 +10,9 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from genlab.data.sources import load_images
+from genlab.data.transforms import to_model_range
 from genlab.errors import GenlabError
 from genlab.reporting.grids import interleave, save_grid, save_images
-from genlab.data.transforms import to_model_range
 from genlab.training.run import load_trained
 
 
@@ -31,6 +31,8 @@ def sample(run_dir: str | Path, n: int, out: str | Path, *, checkpoint: str = "l
     if n < 1:
         raise GenlabError(f"-n must be at least 1 (got {n})")
     _, _, trainer = load_trained(run_dir, checkpoint, device)
+    if not hasattr(trainer, "latent"):
+        raise GenlabError(f"{run_dir} holds a translation model, which has no prior to sample; use 'genlab translate'")
     out = Path(out)
     batches = generate(trainer, n, seed=seed)
     if out.suffix.lower() == ".png":
