@@ -84,10 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="score a run, an image folder or a dataset (IS, FID, KID)")
     evaluate.add_argument("source", metavar="SOURCE", help="a run folder, an image folder, or builtin, builtin-test, cifar10-train, cifar10-test")
     evaluate.add_argument("--metrics", default="is", help="comma-separated: is, fid, kid (default is)")
-    evaluate.add_argument("--network", default="tf-inception", help="tf-inception (papers), torchvision (the assignment's), builtin (offline)")
+    evaluate.add_argument("--protocol", default="paper", help="paper (tf-inception, 50,000 images, 10 splits) or assignment (torchvision, 1,000, 1 split)")
+    evaluate.add_argument("--network", help="tf-inception (papers), torchvision (the assignment's), builtin (offline); default: the protocol's")
     evaluate.add_argument("--weights", help="a local weights file for the network")
-    evaluate.add_argument("--n", type=int, default=50_000, help="images to score (generated for a run; default 50,000)")
-    evaluate.add_argument("--splits", type=int, default=10)
+    evaluate.add_argument("--n", type=int, help="images to score (generated for a run); default: the protocol's")
+    evaluate.add_argument("--splits", type=int, help="default: the protocol's")
     evaluate.add_argument("--reference", help="real images for FID/KID: a dataset name or an image folder")
     evaluate.add_argument("--reference-n", type=int, default=50_000)
     evaluate.add_argument("--kid-subsets", type=int, default=100)
@@ -101,11 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="write inception_score.txt (and .json) for trained runs")
     report.add_argument("runs", nargs="+", metavar="RUN_DIR")
-    report.add_argument("--out", default="inception_score.txt")
-    report.add_argument("--network", default="tf-inception")
+    report.add_argument("--out", default=None, help="the text file (default inception_score.txt); with --assignment the hand-in folder")
+    report.add_argument("--assignment", action="store_true", help="the assignment's hand-in layout and scoring protocol")
+    report.add_argument("--protocol", default=None, help="paper or assignment (default: assignment with --assignment, else paper)")
+    report.add_argument("--network")
     report.add_argument("--weights")
-    report.add_argument("--n", type=int, default=50_000)
-    report.add_argument("--splits", type=int, default=10)
+    report.add_argument("--n", type=int)
+    report.add_argument("--splits", type=int)
     report.add_argument("--real", help="a real-data row: a dataset name or image folder scored the same way")
     report.add_argument("--checkpoint", default="latest")
     report.add_argument("--batch-size", type=int, default=100)
@@ -175,27 +178,35 @@ def run_command(args: argparse.Namespace) -> None:
         from genlab.metrics.evaluate import evaluate
 
         metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+        protocol = _protocol(args, args.protocol)
         result = evaluate(
-            args.source, metrics=metrics, network=args.network, n=args.n, splits=args.splits, reference=args.reference,
+            args.source, metrics=metrics, network=protocol["network"], n=protocol["n"], splits=protocol["splits"], reference=args.reference,
             reference_n=args.reference_n, batch_size=args.batch_size, device=resolve_device(args.device), weights=args.weights,
             checkpoint=args.checkpoint, seed=args.seed, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
             direction=args.direction,
         )
         source = Path(args.source)
-        default = (source if (source / "config.json").is_file() else Path(".")) / f"evaluation-{args.network}.json"
+        default = (source if (source / "config.json").is_file() else Path(".")) / f"evaluation-{protocol['network']}.json"
         path = result.save(args.out or default)
         print(result.table())
         print(f"genlab: wrote {path}")
     elif args.command == "report":
         from genlab.config import resolve_device
-        from genlab.reporting.scores import write_report
+        from genlab.reporting.scores import write_assignment_handin, write_report
 
-        text, twin = write_report(
-            args.runs, args.out, network=args.network, n=args.n, splits=args.splits, real=args.real, weights=args.weights,
+        protocol = _protocol(args, args.protocol or ("assignment" if args.assignment else "paper"))
+        options = dict(
+            network=protocol["network"], n=protocol["n"], splits=protocol["splits"], weights=args.weights,
             batch_size=args.batch_size, device=resolve_device(args.device), checkpoint=args.checkpoint,
         )
-        print(text.read_text(), end="")
-        print(f"genlab: wrote {text} and {twin}")
+        if args.assignment:
+            text = write_assignment_handin(args.runs, args.out or "hand-in", **options)
+            print(text.read_text(), end="")
+            print(f"genlab: wrote the hand-in folder {text.parent}")
+        else:
+            text, twin = write_report(args.runs, args.out or "inception_score.txt", real=args.real, **options)
+            print(text.read_text(), end="")
+            print(f"genlab: wrote {text} and {twin}")
     elif args.command == "download":
         from genlab.config import resolve_data_root
         from genlab.data.cifar10 import fetch_cifar10
@@ -233,6 +244,16 @@ def run_command(args: argparse.Namespace) -> None:
 
         page = run_demo(args.out, epochs=args.epochs, device=resolve_device(args.device))
         print(f"genlab: demo written; open {page}")
+
+
+def _protocol(args: argparse.Namespace, name: str) -> dict[str, Any]:
+    """The named protocol's network, n and splits, each overridden by its flag when given."""
+    from genlab.metrics.evaluate import PROTOCOLS
+    from genlab.registry import choose
+
+    protocol = dict(choose(PROTOCOLS, name, "protocol"))
+    protocol.update({k: getattr(args, k) for k in ("network", "n", "splits") if getattr(args, k) is not None})
+    return protocol
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> str:

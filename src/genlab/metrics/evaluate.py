@@ -32,6 +32,13 @@ from genlab.metrics.inception_score import inception_score_from_logits
 from genlab.metrics.kid import kernel_inception_distance
 
 METRICS = ("is", "fid", "kid")
+
+# Named scoring protocols: what papers report, and what the assignment's own test code does
+# (torchvision's Inception v3, images in [-1, 1] resized bilinearly, softmax, one split, 1,000 samples).
+PROTOCOLS: dict[str, dict[str, Any]] = {
+    "paper": dict(network="tf-inception", n=50_000, splits=10),
+    "assignment": dict(network="torchvision", n=1_000, splits=1),
+}
 FID_MIN_IMAGES = 2048
 
 EVAL_DATASETS: dict[str, Callable[[str], InMemoryImages]] = {

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import CycleGANConfig, DCGANConfig, VAEConfig
+from genlab.errors import GenlabError
 from genlab.metrics.evaluate import Evaluation, evaluate
 from genlab.metrics.feature_extractors import make_extractor
 from genlab.training.run_dir import RunDir
@@ -72,3 +73,61 @@ def write_report(
         json.dumps([{"model": label, "source": source, **e.to_dict()} for label, source, e in rows], indent=2) + "\n"
     )
     return out, twin
+
+
+ASSIGNMENT_ORDER = ("GAN (DCGAN)", "LSGAN (DCGAN)", "WGAN (DCGAN)", "WGAN-GP (DCGAN)", "CycleGAN")
+
+
+def write_assignment_handin(
+    runs: list[str | Path],
+    out: str | Path,
+    *,
+    network: str = "torchvision",
+    n: int = 1000,
+    splits: int = 1,
+    weights: str | None = None,
+    batch_size: int = 100,
+    device: str = "cpu",
+    checkpoint: str = "latest",
+) -> Path:
+    """The assignment's hand-in layout under ``out``; returns ``out/inception_score.txt``.
+
+        results/<loss>/images/fake_image-EEE.png     for each DCGAN run (gan, lsgan, wgan, wgan-gp)
+        results/cyclegan/images/fakeA2B-EEE.png, fakeB2A-EEE.png
+        inception_score.txt                          "GAN (DCGAN): Inception Score : 4.5063", one line per model,
+                                                     then the run folder of each line and the protocol
+    """
+    import shutil
+
+    out = Path(out)
+    extractor = make_extractor(network, weights, device=device)
+    common = dict(metrics=("is",), n=n, splits=splits, batch_size=batch_size, device=device, extractor=extractor, checkpoint=checkpoint)
+    scored: dict[str, tuple[str, Evaluation]] = {}
+    for run_dir in runs:
+        run = RunDir.open(run_dir)
+        cfg = run.config()
+        label = model_label(cfg)
+        if label not in ASSIGNMENT_ORDER:
+            raise GenlabError(f"{run.root} is a {label} run; the hand-in takes DCGAN and CycleGAN runs")
+        if label in scored:
+            raise GenlabError(f"two runs for {label} ({scored[label][0]} and {run.root}); give one run per model")
+        kind = "cyclegan" if label == "CycleGAN" else cfg.loss
+        images = out / "results" / kind / "images"
+        images.mkdir(parents=True, exist_ok=True)
+        patterns = ("fakeA2B-*.png", "fakeB2A-*.png") if kind == "cyclegan" else ("fake_image-*.png",)
+        for pattern in patterns:
+            for grid in sorted(run.images.glob(pattern)):
+                shutil.copy2(grid, images / grid.name)
+        scored[label] = (str(run.root), evaluate(str(run.root), **common))
+    ordered = [label for label in ASSIGNMENT_ORDER if label in scored]
+    lines = [f"{label}: Inception Score : {scored[label][1].metrics['is_mean']:.4f}" for label in ordered]
+    lines += ["", "runs:"] + [f"  {label}: {scored[label][0]}" for label in ordered]
+    protocol = scored[ordered[0]][1].protocol
+    lines += [
+        "",
+        f"protocol: network {protocol['network']} (weights sha256 {protocol['weights_sha256'][:16]}...), resize {protocol['resize']}, "
+        f"{protocol['splits']} split(s); DCGAN: {n} generated images; CycleGAN: its test set translated B->A",
+    ]
+    text = out / "inception_score.txt"
+    text.write_text("\n".join(lines) + "\n")
+    return text
