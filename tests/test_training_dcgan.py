@@ -148,4 +148,4 @@ def test_discriminator_winning_warns(tiny_dcgan, tmp_path):
     history = History(tmp_path / "h.csv", [{"step": 1, "epoch": 1, "d_loss": 1e-4, "g_loss": 9.0}])
     run = RunDir(tmp_path)
     with pytest.warns(UserWarning, match="discriminator loss sat near 0 in epoch 1"):
-        trainer.end_epoch(1, run, history)
+        trainer.report(1, run, history)

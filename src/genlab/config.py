@@ -49,6 +49,7 @@ class DCGANConfig:
     gen_last_norm: bool = True  # BatchNorm before the generator's Tanh (the seed's table has it)
     disc_last_bias: bool = True  # bias on the discriminator's last convolution
     init: str = "normal"  # normal: N(0, 0.02), BN weight N(1, 0.02) | pytorch: PyTorch's default
+    sync_bn: bool = False  # under torchrun on GPUs: BatchNorm statistics over the global batch
     # optimisation
     optimizer: str = "adam"  # adam | rmsprop
     lr: float = 2e-4

@@ -18,23 +18,28 @@ def epoch_permutation(n: int, *, seed: int, epoch: int) -> Tensor:
 
 
 class EpochBatches:
-    """uint8 NCHW batches of ``batch_size`` (the last partial batch is dropped)."""
+    """uint8 NCHW batches of ``batch_size`` (the last partial batch is dropped).
 
-    def __init__(self, dataset: Dataset, batch_size: int, *, seed: int, workers: int = 0) -> None:
-        n = len(dataset)
+    With ``world_size`` processes, every epoch's permutation is the same on all of them and
+    process ``rank`` takes every world_size-th index of it (a distributed sampler).
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int, *, seed: int, workers: int = 0, rank: int = 0, world_size: int = 1) -> None:
+        n = len(dataset) // world_size
         if n < batch_size:
             raise GenlabError(
-                f"the dataset has {n} images, fewer than one batch of {batch_size}; lower --batch-size or add images"
+                f"the dataset has {n} images per process, fewer than one batch of {batch_size}; lower --batch-size or add images"
             )
         self.dataset, self.batch_size, self.seed, self.workers = dataset, batch_size, seed, workers
+        self.rank, self.world_size = rank, world_size
 
     def __len__(self) -> int:
-        return len(self.dataset) // self.batch_size
+        return len(self.dataset) // self.world_size // self.batch_size
 
     def epoch(self, epoch: int) -> Iterator[Tensor]:
         if hasattr(self.dataset, "set_epoch"):  # per-epoch randomness of the dataset itself (unpaired B, crops)
             self.dataset.set_epoch(epoch)
-        order = epoch_permutation(len(self.dataset), seed=self.seed, epoch=epoch)
+        order = epoch_permutation(len(self.dataset), seed=self.seed, epoch=epoch)[self.rank :: self.world_size]
         chunks = order[: len(self) * self.batch_size].view(len(self), self.batch_size)
         if isinstance(self.dataset, InMemoryImages):
             for indices in chunks:

@@ -29,6 +29,7 @@ from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import save_grid
 from genlab.training.image_pool import ImagePool
 from genlab.training.run_dir import History, RunDir
+from genlab.training.runtime import rank_seed
 from genlab.training.schedules import linear_decay_factor
 
 TARGET_LOSSES = {"lsgan": least_squares_target_loss, "gan": bce_target_loss}
@@ -54,7 +55,8 @@ class CycleGANTrainer:
         self.opt_d = torch.optim.Adam(itertools.chain(self.disc_a.parameters(), self.disc_b.parameters()), lr=cfg.lr, betas=betas)
         decay = lambda e: linear_decay_factor(e, epochs=cfg.epochs, decay_epochs=cfg.decay_epochs)  # noqa: E731
         self.schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (self.opt_g, self.opt_d)]
-        self.pool_a, self.pool_b = ImagePool(cfg.pool_size, seed=cfg.seed + 11), ImagePool(cfg.pool_size, seed=cfg.seed + 13)
+        self.pool_a = ImagePool(cfg.pool_size, seed=rank_seed(cfg.seed + 11))
+        self.pool_b = ImagePool(cfg.pool_size, seed=rank_seed(cfg.seed + 13))
         self.target_loss = TARGET_LOSSES[cfg.gan_loss]
         n = cfg.grid_size
         self.fixed_a = torch.stack([test_a[i] for i in range(min(n, len(test_a)))]) if test_a is not None else None
@@ -63,6 +65,10 @@ class CycleGANTrainer:
     @property
     def models(self) -> dict[str, nn.Module]:
         return {"gen_a2b": self.gen_a2b, "gen_b2a": self.gen_b2a, "disc_a": self.disc_a, "disc_b": self.disc_b}
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generators": self.opt_g, "discriminators": self.opt_d}
 
     def train_step(self, batch: tuple[Tensor, Tensor], step: int) -> dict[str, Tensor]:
         cfg, adv = self.cfg, self.target_loss
@@ -120,9 +126,11 @@ class CycleGANTrainer:
             rows = torch.cat([to_model_range(real).cpu(), translated.cpu(), reconstructed.cpu()])  # real | translated | rec
             save_grid(rows, run.images / f"{name}-{epoch:03d}.png", nrow=real.shape[0])
 
-    def end_epoch(self, epoch: int, run: RunDir, history: History) -> None:
+    def end_epoch(self, epoch: int) -> None:
         for scheduler in self.schedulers:
             scheduler.step()
+
+    def report(self, epoch: int, run: RunDir, history: History) -> None:
         if epoch % self.cfg.sample_every == 0 or epoch == self.cfg.epochs:
             self._save_translations(epoch, run)
         plot_curves(

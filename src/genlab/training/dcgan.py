@@ -27,6 +27,7 @@ from genlab.reporting.architecture import architecture_rows, format_table
 from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import save_grid
 from genlab.training.run_dir import History, RunDir
+from genlab.training.runtime import rank_seed
 
 
 def build_generator(cfg: DCGANConfig) -> DCGANGenerator:
@@ -67,12 +68,16 @@ class DCGANTrainer:
         self.loss = get_loss(cfg.loss)
         self.opt_g = make_optimizer(self.gen.parameters(), cfg)
         self.opt_d = make_optimizer(self.disc.parameters(), cfg)
-        self.noise = torch.Generator(self.device).manual_seed(cfg.seed + 1)
+        self.noise = torch.Generator(self.device).manual_seed(rank_seed(cfg.seed + 1))
         self.fixed_z = fixed_noise(cfg, cfg.grid_size, self.device)
 
     @property
     def models(self) -> dict[str, nn.Module]:
         return {"generator": self.gen, "discriminator": self.disc}
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generator": self.opt_g, "discriminator": self.opt_d}
 
     def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
         cfg, loss = self.cfg, self.loss
@@ -125,7 +130,10 @@ class DCGANTrainer:
             ]
         )
 
-    def end_epoch(self, epoch: int, run: RunDir, history: History) -> None:
+    def end_epoch(self, epoch: int) -> None:
+        """DCGAN's learning rates are constant: nothing changes between epochs."""
+
+    def report(self, epoch: int, run: RunDir, history: History) -> None:
         if epoch % self.cfg.sample_every == 0 or epoch == self.cfg.epochs:
             save_grid(self.sample(self.fixed_z), run.images / f"fake_image-{epoch:03d}.png")
         self._warn_if_discriminator_wins(epoch, history)

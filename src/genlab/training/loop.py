@@ -1,9 +1,11 @@
 """The shared training loop: epochs, progress, history, checkpoints. It knows nothing about GANs.
 
 A family's trainer supplies ``train_step(batch, step) -> dict[str, Tensor]`` (detached
-scalars, in the order of its paper's algorithm box), ``end_epoch(epoch, run, history)``
-for its pictures, and ``state_dict()`` / ``load_state_dict()`` for everything a
-resumed run needs (models, optimisers, schedulers, its random generators).
+scalars, in the order of its paper's algorithm box), ``end_epoch(epoch)`` for what
+changes between epochs, ``report(epoch, run, history)`` for its pictures, ``models``,
+and ``state_dict()`` / ``load_state_dict()`` for everything a resumed run needs
+(models, optimisers, schedulers, its random generators). Under torchrun every
+process trains; rank 0 alone shows progress and writes the run folder.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from genlab.data.loader import EpochBatches
 from genlab.errors import GenlabError
 from genlab.training.checkpoint import rng_state, save_atomic
 from genlab.training.run_dir import History, RunDir
+from genlab.training.runtime import broadcast_buffers, current
 
 
 class Evaluator(Protocol):
@@ -33,7 +36,9 @@ class Evaluator(Protocol):
 class Trainer(Protocol):
     def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]: ...
 
-    def end_epoch(self, epoch: int, run: RunDir, history: History) -> None: ...
+    def end_epoch(self, epoch: int) -> None: ...  # every process: what changes between epochs (schedules)
+
+    def report(self, epoch: int, run: RunDir, history: History) -> None: ...  # rank 0: pictures, held-out scores
 
     def state_dict(self) -> dict[str, Any]: ...
 
@@ -60,12 +65,16 @@ def fit(
     lowest ``evaluator.best_metric`` so far (``best`` carried over on resume) is kept as best.pt.
     """
     step = start_step
+    main = current().is_main
     for epoch in range(start_epoch + 1, epochs + 1):
         started, seen = time.perf_counter(), 0
-        bar = tqdm(batches.epoch(epoch), total=len(batches), desc=f"epoch {epoch}/{epochs}", unit="step", mininterval=0.5)
+        bar = tqdm(
+            batches.epoch(epoch), total=len(batches), desc=f"epoch {epoch}/{epochs}", unit="step", mininterval=0.5, disable=not main
+        )
         for batch in bar:  # a tensor of images, or a tuple of them (unpaired A, B)
             step += 1
             numbers = {name: float(value) for name, value in trainer.train_step(batch, step).items()}
+            broadcast_buffers(trainer.models)
             _stop_if_diverged(numbers, step, epoch, run, history)
             history.append({"step": step, "epoch": epoch, **numbers})
             seen += len(batch[0]) if isinstance(batch, (tuple, list)) else batch.shape[0]
@@ -73,7 +82,10 @@ def fit(
             losses = {k: f"{v:.3f}" for k, v in numbers.items() if k.endswith("loss")}
             bar.set_postfix({**losses, "img/s": f"{rate:.0f}"}, refresh=False)
         bar.close()
-        trainer.end_epoch(epoch, run, history)  # may add rows (held-out scores)
+        trainer.end_epoch(epoch)
+        if not main:
+            continue
+        trainer.report(epoch, run, history)  # may add rows (held-out scores)
         improved = False
         if evaluator is not None and evaluator.due(epoch, epochs):
             score = evaluator(trainer, epoch, run, history)[evaluator.best_metric]

@@ -23,6 +23,7 @@ from genlab.training.dcgan import DCGANTrainer
 from genlab.training.evaluation import TrainingEvaluator
 from genlab.training.loop import fit
 from genlab.training.run_dir import History, RunDir
+from genlab.training.runtime import barrier, current, replicate
 from genlab.training.vae import VAETrainer
 
 def _image_data(cfg: Any) -> tuple[InMemoryImages, InMemoryImages | None]:
@@ -68,17 +69,35 @@ def load_data(cfg: Any) -> tuple[Any, Any]:
     return choose(DATA, family_of(cfg), "model family")(cfg)
 
 
+def _batches(dataset: Any, cfg: Any) -> EpochBatches:
+    runtime = current()
+    return EpochBatches(
+        dataset, cfg.batch_size, seed=cfg.seed, workers=cfg.workers, rank=runtime.rank, world_size=runtime.world_size
+    )
+
+
+def _replica(cfg: Any, extra: Any) -> Any:
+    """The trainer of this process, made a data-parallel replica under torchrun."""
+    trainer = make_trainer(cfg, extra)
+    replicate(trainer.models, trainer.optimizers, sync_batchnorm=getattr(cfg, "sync_bn", False))
+    return trainer
+
+
 def train(cfg: Any, out: str | Path, *, quiet: bool = False) -> RunDir:
     """Train a new run into ``out`` (which must not hold a run already)."""
     dataset, extra = load_data(cfg)  # fails on bad data before anything is written
-    batches = EpochBatches(dataset, cfg.batch_size, seed=cfg.seed, workers=cfg.workers)
-    trainer = make_trainer(cfg, extra)
-    evaluator = TrainingEvaluator(cfg) if getattr(cfg, "eval_every", 0) else None
-    run = RunDir.create(out, cfg)
-    architecture = trainer.describe()
-    (run.root / "architecture.md").write_text(architecture)
-    if not quiet:
-        print(f"genlab: training {family_of(cfg)} into {run.root} with\n{format_config(cfg)}\n\n{architecture}", flush=True)
+    batches = _batches(dataset, cfg)
+    trainer = _replica(cfg, extra)
+    main = current().is_main
+    evaluator = TrainingEvaluator(cfg) if getattr(cfg, "eval_every", 0) and main else None
+    if main:
+        run = RunDir.create(out, cfg)
+        architecture = trainer.describe()
+        (run.root / "architecture.md").write_text(architecture)
+        if not quiet:
+            print(f"genlab: training {family_of(cfg)} into {run.root} with\n{format_config(cfg)}\n\n{architecture}", flush=True)
+    barrier()
+    run = RunDir(Path(out).expanduser())
     history = History(run.history_path)
     fit(
         trainer, batches, run, history,
@@ -98,23 +117,26 @@ def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quie
         cfg = dataclasses.replace(cfg, **overrides)
         cfg.device = resolve_device(cfg.device)
         validate(cfg)
-        save_config(cfg, run.config_path)
+        if current().is_main:
+            save_config(cfg, run.config_path)
     epoch, step = checkpoint["epoch"], checkpoint["step"]
     if epoch >= cfg.epochs:
         raise GenlabError(f"{run.root} already finished {epoch} epochs; pass --epochs N (more than {epoch}) to train longer")
     dataset, extra = load_data(cfg)
     trainer = make_trainer(cfg, extra)
     trainer.load_state_dict(checkpoint["trainer"])
+    replicate(trainer.models, trainer.optimizers, sync_batchnorm=getattr(cfg, "sync_bn", False))
     set_rng_state(checkpoint["rng"])
-    batches = EpochBatches(dataset, cfg.batch_size, seed=cfg.seed, workers=cfg.workers)
-    if not quiet:
+    batches = _batches(dataset, cfg)
+    main = current().is_main
+    if not quiet and main:
         print(f"genlab: resuming {run.root} at epoch {epoch + 1}/{cfg.epochs} (step {step})", flush=True)
     history = History.load(run.history_path, up_to_step=step)
     fit(
         trainer, batches, run, history,
         config=config_to_dict(cfg), epochs=cfg.epochs, checkpoint_every=cfg.checkpoint_every,
         start_epoch=epoch, start_step=step,
-        evaluator=TrainingEvaluator(cfg) if getattr(cfg, "eval_every", 0) else None, best=checkpoint.get("best"),
+        evaluator=TrainingEvaluator(cfg) if getattr(cfg, "eval_every", 0) and main else None, best=checkpoint.get("best"),
     )
     return run
 

@@ -23,6 +23,7 @@ from genlab.reporting.architecture import architecture_rows, format_table
 from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import interleave, save_grid
 from genlab.training.run_dir import History, RunDir
+from genlab.training.runtime import rank_seed
 
 
 def build_vae(cfg: VAEConfig) -> ConvVAE:
@@ -36,7 +37,7 @@ class VAETrainer:
         torch.manual_seed(cfg.seed)
         self.model = build_vae(cfg).to(self.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
-        self.noise = torch.Generator(self.device).manual_seed(cfg.seed + 1)
+        self.noise = torch.Generator(self.device).manual_seed(rank_seed(cfg.seed + 1))
         self.fixed_z = torch.randn(cfg.grid_size, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 7919)).to(self.device)
         self.holdout = holdout
         if cfg.beta != 1.0:
@@ -50,6 +51,10 @@ class VAETrainer:
     @property
     def models(self) -> dict[str, nn.Module]:
         return {"vae": self.model}
+
+    @property
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"vae": self.opt}
 
     def _terms(self, batch: Tensor, generator: torch.Generator):
         x = to_model_range(batch, self.device)
@@ -96,7 +101,10 @@ class VAETrainer:
     def latent(self, n: int, generator: torch.Generator) -> Tensor:
         return torch.randn(n, self.cfg.latent_dim, generator=generator)
 
-    def end_epoch(self, epoch: int, run: RunDir, history: History) -> None:
+    def end_epoch(self, epoch: int) -> None:
+        """The VAE's learning rate is constant: nothing changes between epochs."""
+
+    def report(self, epoch: int, run: RunDir, history: History) -> None:
         cfg = self.cfg
         if self.holdout is not None:
             scores = self.evaluate(self.holdout, seed=cfg.seed + epoch)

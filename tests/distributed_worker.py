@@ -1,0 +1,31 @@
+"""Run by tests/test_distributed.py under torchrun: trains a tiny DCGAN replica per process
+and saves each rank's final weights next to (not inside) the run folder."""
+
+import sys
+from pathlib import Path
+
+import torch
+
+from genlab.config import build_config, config_to_dict
+from genlab.training.loop import fit
+from genlab.training.run import _batches, _replica, load_data
+from genlab.training.run_dir import History, RunDir
+from genlab.training.runtime import barrier, current, init_from_environment
+
+
+def main(out: Path) -> None:
+    runtime, device = init_from_environment("cpu")
+    cfg = build_config("dcgan", preset="smoke", overrides=dict(width=8, z_dim=16, batch_size=8, limit=64, epochs=2, device=device))
+    dataset, extra = load_data(cfg)
+    trainer = _replica(cfg, extra)
+    if runtime.is_main:
+        RunDir.create(out / "run", cfg)
+    barrier()
+    run = RunDir(out / "run")
+    fit(trainer, _batches(dataset, cfg), run, History(run.history_path), config=config_to_dict(cfg), epochs=2, checkpoint_every=1)
+    torch.save({name: model.state_dict() for name, model in trainer.models.items()}, out / f"rank{current().rank}.pt")
+    barrier()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
