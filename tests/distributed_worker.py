@@ -10,7 +10,7 @@ from genlab.config import build_config, config_to_dict
 from genlab.training.loop import fit
 from genlab.training.run import _batches, _replica, load_data
 from genlab.training.run_dir import History, RunDir
-from genlab.training.runtime import barrier, current, init_from_environment
+from genlab.training.runtime import barrier, current, init_from_environment, shutdown
 
 
 def main(out: Path) -> None:
@@ -24,7 +24,7 @@ def main(out: Path) -> None:
     run = RunDir(out / "run")
     fit(trainer, _batches(dataset, cfg), run, History(run.history_path), config=config_to_dict(cfg), epochs=2, checkpoint_every=1)
     torch.save({name: model.state_dict() for name, model in trainer.models.items()}, out / f"rank{current().rank}.pt")
-    barrier()
+    shutdown()
 
 
 if __name__ == "__main__":

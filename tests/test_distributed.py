@@ -22,7 +22,7 @@ def torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                "--master-port", str(port), *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stderr[:4000] + "\n...\n" + result.stderr[-1500:]
     return result
 
 

@@ -149,17 +149,19 @@ def run_command(args: argparse.Namespace) -> None:
     if args.command == "train":
         from genlab.config import build_config, resolve_device
         from genlab.training.run import resume, train
-        from genlab.training.runtime import init_from_environment
+        from genlab.training.runtime import init_from_environment, shutdown
 
         if args.resume:
             _, device = init_from_environment(resolve_device(args.resume_device or "auto"))
             extra = {"epochs": args.resume_epochs, "device": device if args.resume_device or device.startswith("cuda:") else None, "lr": args.resume_lr}
             resume(args.resume, {k: v for k, v in extra.items() if v is not None})
+            shutdown()
         elif args.family:
             config_cls, _ = FAMILIES[args.family]
             cfg = build_config(args.family, config_file=args.config, overrides=_overrides(args, config_cls))
             _, cfg.device = init_from_environment(cfg.device)
             train(cfg, args.out)
+            shutdown()
         else:
             raise GenlabError(f"name a model family to train ({', '.join(FAMILIES)}) or give --resume RUN_DIR")
     elif args.command == "sample":

@@ -33,7 +33,22 @@ DEFAULT_DATA_ROOT = Path.home() / ".cache" / "genlab" / "data"
 
 
 @dataclass
-class DCGANConfig:
+class SpeedOptions:
+    """How fast one device trains; "auto" resolves when the config is built (on for CUDA, off for the CPU,
+    where the benchmarks measured each of them slower or no faster)."""
+
+    amp: str = "auto"  # bf16 autocast of the forward passes (the WGAN-GP penalty stays fp32)
+    channels_last: str = "auto"  # NHWC memory format for models and inputs
+    fused_optimizer: str = "auto"  # Adam's fused CUDA kernel
+    data_on_device: str = "auto"  # keep in-memory datasets (uint8) on the training device
+    compile: bool = False  # torch.compile every network (in place; checkpoints keep plain names)
+
+
+SPEED_FIELDS = ("amp", "channels_last", "fused_optimizer", "data_on_device")
+
+
+@dataclass
+class DCGANConfig(SpeedOptions):
     """One DCGAN run (spec section 1). Defaults are the spec's table and the GAN paper."""
 
     # objective
@@ -110,7 +125,7 @@ DCGAN_PRESETS: dict[str, Preset] = {
 
 
 @dataclass
-class VAEConfig:
+class VAEConfig(SpeedOptions):
     """A convolutional VAE (spec section 3, seed 004): Kingma & Welling 2014."""
 
     # objective
@@ -154,7 +169,7 @@ VAE_PRESETS: dict[str, Preset] = {
 }
 
 @dataclass
-class CycleGANConfig:
+class CycleGANConfig(SpeedOptions):
     """CycleGAN (spec section 2): Zhu et al. 2017 as the reference implementation trains it."""
 
     # objective
@@ -222,6 +237,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "likelihood": ("bernoulli", "gaussian"),
     "eval_network": ("builtin", "tf-inception", "torchvision"),
     "gan_loss": ("lsgan", "gan"),
+    **{name: ("auto", "on", "off") for name in SPEED_FIELDS},
     "preprocess": ("resize_crop", "resize", "none"),
 }
 
@@ -339,7 +355,15 @@ def build_config(
     cfg.device = resolve_device(cfg.device)
     cfg.data_root = resolve_data_root(cfg.data_root)
     validate(cfg)
+    resolve_speed(cfg)
     return cfg
+
+
+def resolve_speed(cfg: Any) -> None:
+    """auto -> on for CUDA devices, off for the CPU."""
+    for name in SPEED_FIELDS:
+        if getattr(cfg, name) == "auto":
+            setattr(cfg, name, "on" if cfg.device.startswith("cuda") else "off")
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:

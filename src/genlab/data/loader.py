@@ -24,7 +24,10 @@ class EpochBatches:
     process ``rank`` takes every world_size-th index of it (a distributed sampler).
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, *, seed: int, workers: int = 0, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(
+        self, dataset: Dataset, batch_size: int, *, seed: int, workers: int = 0, rank: int = 0, world_size: int = 1,
+        device: torch.device | str | None = None,
+    ) -> None:
         n = len(dataset) // world_size
         if n < batch_size:
             raise GenlabError(
@@ -32,6 +35,8 @@ class EpochBatches:
             )
         self.dataset, self.batch_size, self.seed, self.workers = dataset, batch_size, seed, workers
         self.rank, self.world_size = rank, world_size
+        if device is not None and isinstance(dataset, InMemoryImages):  # uint8 on the device: no loader to starve it
+            self.dataset = InMemoryImages(dataset.images.to(device), dataset.labels, name=dataset.name)
 
     def __len__(self) -> int:
         return len(self.dataset) // self.world_size // self.batch_size
@@ -42,6 +47,7 @@ class EpochBatches:
         order = epoch_permutation(len(self.dataset), seed=self.seed, epoch=epoch)[self.rank :: self.world_size]
         chunks = order[: len(self) * self.batch_size].view(len(self), self.batch_size)
         if isinstance(self.dataset, InMemoryImages):
+            chunks = chunks.to(self.dataset.images.device)
             for indices in chunks:
                 yield self.dataset.images[indices]
             return

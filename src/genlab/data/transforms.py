@@ -8,10 +8,12 @@ from PIL import Image
 from torch import Tensor
 
 
-def to_model_range(images: Tensor, device: torch.device | str | None = None) -> Tensor:
-    """uint8 [0, 255] NCHW -> float32 [-1, 1] NCHW (on ``device``)."""
+def to_model_range(
+    images: Tensor, device: torch.device | str | None = None, memory_format: torch.memory_format = torch.contiguous_format
+) -> Tensor:
+    """uint8 [0, 255] NCHW -> float32 [-1, 1] NCHW (on ``device``, in ``memory_format``)."""
     images = images.to(device, non_blocking=True) if device is not None else images
-    return images.float().div_(127.5).sub_(1.0)
+    return images.float().div_(127.5).sub_(1.0).contiguous(memory_format=memory_format)
 
 
 def to_uint8(images: Tensor) -> Tensor:

@@ -29,7 +29,7 @@ from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import save_grid
 from genlab.training.image_pool import ImagePool
 from genlab.training.run_dir import History, RunDir
-from genlab.training.runtime import rank_seed
+from genlab.training.runtime import autocast, memory_format, optimizer_options, prepare_models, rank_seed
 from genlab.training.schedules import linear_decay_factor
 
 TARGET_LOSSES = {"lsgan": least_squares_target_loss, "gan": bce_target_loss}
@@ -50,9 +50,10 @@ class CycleGANTrainer:
         torch.manual_seed(cfg.seed)
         self.gen_a2b, self.gen_b2a = build_generator(cfg).to(self.device), build_generator(cfg).to(self.device)
         self.disc_a, self.disc_b = build_discriminator(cfg).to(self.device), build_discriminator(cfg).to(self.device)
-        betas = (cfg.beta1, cfg.beta2)
-        self.opt_g = torch.optim.Adam(itertools.chain(self.gen_a2b.parameters(), self.gen_b2a.parameters()), lr=cfg.lr, betas=betas)
-        self.opt_d = torch.optim.Adam(itertools.chain(self.disc_a.parameters(), self.disc_b.parameters()), lr=cfg.lr, betas=betas)
+        prepare_models(self.models, cfg)
+        adam = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **optimizer_options(cfg))
+        self.opt_g = torch.optim.Adam(itertools.chain(self.gen_a2b.parameters(), self.gen_b2a.parameters()), **adam)
+        self.opt_d = torch.optim.Adam(itertools.chain(self.disc_a.parameters(), self.disc_b.parameters()), **adam)
         decay = lambda e: linear_decay_factor(e, epochs=cfg.epochs, decay_epochs=cfg.decay_epochs)  # noqa: E731
         self.schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (self.opt_g, self.opt_d)]
         self.pool_a = ImagePool(cfg.pool_size, seed=rank_seed(cfg.seed + 11))
@@ -74,26 +75,27 @@ class CycleGANTrainer:
         cfg, adv = self.cfg, self.target_loss
         for model in self.models.values():
             model.train()
-        real_a, real_b = (to_model_range(x, self.device) for x in batch)
+        real_a, real_b = (to_model_range(x, self.device, memory_format(cfg)) for x in batch)
 
-        fake_b = self.gen_a2b(real_a)
-        rec_a = self.gen_b2a(fake_b)
-        fake_a = self.gen_b2a(real_b)
-        rec_b = self.gen_a2b(fake_a)
+        with autocast(cfg):
+            fake_b = self.gen_a2b(real_a)
+            rec_a = self.gen_b2a(fake_b)
+            fake_a = self.gen_b2a(real_b)
+            rec_b = self.gen_a2b(fake_a)
 
-        self.disc_a.requires_grad_(False)
-        self.disc_b.requires_grad_(False)
-        adv_a2b = adv(self.disc_b(fake_b), True)
-        adv_b2a = adv(self.disc_a(fake_a), True)
-        cycle = cfg.lambda_cycle * (F.l1_loss(rec_a, real_a) + F.l1_loss(rec_b, real_b))
-        g_loss = adv_a2b + adv_b2a + cycle
-        out = {"adv_a2b": adv_a2b.detach(), "adv_b2a": adv_b2a.detach(), "cycle": cycle.detach()}
-        if cfg.lambda_identity > 0:
-            identity = cfg.lambda_identity * cfg.lambda_cycle * (
-                F.l1_loss(self.gen_a2b(real_b), real_b) + F.l1_loss(self.gen_b2a(real_a), real_a)
-            )
-            g_loss = g_loss + identity
-            out["identity"] = identity.detach()
+            self.disc_a.requires_grad_(False)
+            self.disc_b.requires_grad_(False)
+            adv_a2b = adv(self.disc_b(fake_b).float(), True)
+            adv_b2a = adv(self.disc_a(fake_a).float(), True)
+            cycle = cfg.lambda_cycle * (F.l1_loss(rec_a.float(), real_a) + F.l1_loss(rec_b.float(), real_b))
+            g_loss = adv_a2b + adv_b2a + cycle
+            out = {"adv_a2b": adv_a2b.detach(), "adv_b2a": adv_b2a.detach(), "cycle": cycle.detach()}
+            if cfg.lambda_identity > 0:
+                identity = cfg.lambda_identity * cfg.lambda_cycle * (
+                    F.l1_loss(self.gen_a2b(real_b).float(), real_b) + F.l1_loss(self.gen_b2a(real_a).float(), real_a)
+                )
+                g_loss = g_loss + identity
+                out["identity"] = identity.detach()
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
@@ -101,8 +103,9 @@ class CycleGANTrainer:
         self.disc_a.requires_grad_(True)
         self.disc_b.requires_grad_(True)
         scale = 0.5 if cfg.halve_d_loss else 1.0
-        d_a = scale * (adv(self.disc_a(real_a), True) + adv(self.disc_a(self.pool_a.query(fake_a)), False))
-        d_b = scale * (adv(self.disc_b(real_b), True) + adv(self.disc_b(self.pool_b.query(fake_b)), False))
+        with autocast(cfg):
+            d_a = scale * (adv(self.disc_a(real_a).float(), True) + adv(self.disc_a(self.pool_a.query(fake_a)).float(), False))
+            d_b = scale * (adv(self.disc_b(real_b).float(), True) + adv(self.disc_b(self.pool_b.query(fake_b)).float(), False))
         self.opt_d.zero_grad(set_to_none=True)
         (d_a + d_b).backward()
         self.opt_d.step()

@@ -27,7 +27,7 @@ from genlab.reporting.architecture import architecture_rows, format_table
 from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import save_grid
 from genlab.training.run_dir import History, RunDir
-from genlab.training.runtime import rank_seed
+from genlab.training.runtime import autocast, memory_format, optimizer_options, prepare_models, rank_seed
 
 
 def build_generator(cfg: DCGANConfig) -> DCGANGenerator:
@@ -46,7 +46,7 @@ def build_discriminator(cfg: DCGANConfig) -> DCGANDiscriminator:
 
 def make_optimizer(params, cfg: DCGANConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **optimizer_options(cfg))
     if cfg.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=cfg.lr)
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
@@ -65,6 +65,7 @@ class DCGANTrainer:
         torch.manual_seed(cfg.seed)  # PyTorch's default init draws from the global generator
         self.gen = build_generator(cfg).to(self.device)
         self.disc = build_discriminator(cfg).to(self.device)
+        prepare_models(self.models, cfg)
         self.loss = get_loss(cfg.loss)
         self.opt_g = make_optimizer(self.gen.parameters(), cfg)
         self.opt_d = make_optimizer(self.disc.parameters(), cfg)
@@ -83,15 +84,16 @@ class DCGANTrainer:
         cfg, loss = self.cfg, self.loss
         self.gen.train()
         self.disc.train()
-        real = to_model_range(batch, self.device)
+        real = to_model_range(batch, self.device, memory_format(cfg))
         z = torch.randn(real.shape[0], cfg.z_dim, 1, 1, device=self.device, generator=self.noise)
         update_g = step % cfg.n_critic == 0
-        with torch.set_grad_enabled(update_g):
+        with torch.set_grad_enabled(update_g), autocast(cfg):
             fake = self.gen(z)
 
-        real_logits = self.disc(real)
-        fake_logits = self.disc(fake.detach())
-        d_loss = loss.discriminator_loss(real_logits, fake_logits)
+        with autocast(cfg):
+            real_logits = self.disc(real)
+            fake_logits = self.disc(fake.detach())
+            d_loss = loss.discriminator_loss(real_logits.float(), fake_logits.float())
         out = {"d_real": real_logits.detach().mean(), "d_fake": fake_logits.detach().mean()}
         if loss.uses_gradient_penalty:
             penalty = gradient_penalty(self.disc, real, fake, generator=self.noise)
@@ -105,7 +107,8 @@ class DCGANTrainer:
         out["d_loss"] = d_loss.detach()
 
         if update_g:
-            g_loss = loss.generator_loss(self.disc(fake))
+            with autocast(cfg):
+                g_loss = loss.generator_loss(self.disc(fake).float())
             self.opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             self.opt_g.step()

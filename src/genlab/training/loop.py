@@ -75,7 +75,7 @@ def fit(
             step += 1
             numbers = {name: float(value) for name, value in trainer.train_step(batch, step).items()}
             broadcast_buffers(trainer.models)
-            _stop_if_diverged(numbers, step, epoch, run, history)
+            _stop_if_diverged(numbers, step, epoch, run, history if main else None)
             history.append({"step": step, "epoch": epoch, **numbers})
             seen += len(batch[0]) if isinstance(batch, (tuple, list)) else batch.shape[0]
             rate = seen / max(time.perf_counter() - started, 1e-9)
@@ -109,11 +109,12 @@ def fit(
     return step
 
 
-def _stop_if_diverged(numbers: dict[str, float], step: int, epoch: int, run: RunDir, history: History) -> None:
+def _stop_if_diverged(numbers: dict[str, float], step: int, epoch: int, run: RunDir, history: History | None) -> None:
     bad = {k: v for k, v in numbers.items() if not math.isfinite(v)}
     if not bad:
         return
-    history.flush()
+    if history is not None:  # rank 0 keeps the rows up to the failure
+        history.flush()
     name, value = next(iter(bad.items()))
     kept = (
         f"the last good checkpoint {run.latest} is intact; resume from it with --resume {run.root} "

@@ -72,7 +72,8 @@ def load_data(cfg: Any) -> tuple[Any, Any]:
 def _batches(dataset: Any, cfg: Any) -> EpochBatches:
     runtime = current()
     return EpochBatches(
-        dataset, cfg.batch_size, seed=cfg.seed, workers=cfg.workers, rank=runtime.rank, world_size=runtime.world_size
+        dataset, cfg.batch_size, seed=cfg.seed, workers=cfg.workers, rank=runtime.rank, world_size=runtime.world_size,
+        device=cfg.device if getattr(cfg, "data_on_device", "off") == "on" else None,
     )
 
 

@@ -96,8 +96,7 @@ class History:
         self.rows: list[dict[str, float]] = rows or []
         self._written = 0
         self._columns: list[str] = []
-        if self.rows:
-            self._rewrite()
+        self._stale = bool(self.rows)  # loaded rows: the file is rewritten (truncated to them) on the first flush
 
     @classmethod
     def load(cls, path: Path, *, up_to_step: int) -> History:
@@ -125,6 +124,11 @@ class History:
         return steps, values
 
     def flush(self) -> None:
+        """Write new rows (only the process that owns the run folder calls this)."""
+        if self._stale:
+            self._stale = False
+            self._rewrite()
+            return
         pending = self.rows[self._written :]
         if not pending:
             return

@@ -13,8 +13,10 @@ identical. Rank 0 alone writes the run folder. Backend: NCCL on GPUs, gloo on CP
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -103,3 +105,35 @@ def broadcast_buffers(models: dict[str, nn.Module]) -> None:
 def barrier() -> None:
     if current().distributed:
         dist.barrier()
+
+
+def shutdown() -> None:
+    """Leave the process group together, so no process exits while another still talks to it."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+# --- one device at full speed (config fields amp, channels_last, fused_optimizer, compile) ---------------
+
+
+def autocast(cfg: Any) -> contextlib.AbstractContextManager:
+    """bf16 autocast of forward passes when ``amp`` is on (a no-op otherwise)."""
+    device_type = torch.device(cfg.device).type
+    return torch.autocast(device_type, dtype=torch.bfloat16, enabled=getattr(cfg, "amp", "off") == "on")
+
+
+def optimizer_options(cfg: Any) -> dict[str, Any]:
+    return {"fused": True} if getattr(cfg, "fused_optimizer", "off") == "on" else {}
+
+
+def memory_format(cfg: Any) -> torch.memory_format:
+    return torch.channels_last if getattr(cfg, "channels_last", "off") == "on" else torch.contiguous_format
+
+
+def prepare_models(models: dict[str, nn.Module], cfg: Any) -> None:
+    """channels_last and torch.compile, in place: the modules (and their checkpoint names) stay the same."""
+    for model in models.values():
+        model.to(memory_format=memory_format(cfg))
+        if getattr(cfg, "compile", False):
+            model.compile()

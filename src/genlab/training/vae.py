@@ -23,7 +23,7 @@ from genlab.reporting.architecture import architecture_rows, format_table
 from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import interleave, save_grid
 from genlab.training.run_dir import History, RunDir
-from genlab.training.runtime import rank_seed
+from genlab.training.runtime import autocast, memory_format, optimizer_options, prepare_models, rank_seed
 
 
 def build_vae(cfg: VAEConfig) -> ConvVAE:
@@ -36,7 +36,8 @@ class VAETrainer:
         self.device = torch.device(cfg.device)
         torch.manual_seed(cfg.seed)
         self.model = build_vae(cfg).to(self.device)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        prepare_models(self.models, cfg)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, **optimizer_options(cfg))
         self.noise = torch.Generator(self.device).manual_seed(rank_seed(cfg.seed + 1))
         self.fixed_z = torch.randn(cfg.grid_size, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 7919)).to(self.device)
         self.holdout = holdout
@@ -57,10 +58,14 @@ class VAETrainer:
         return {"vae": self.opt}
 
     def _terms(self, batch: Tensor, generator: torch.Generator):
-        x = to_model_range(batch, self.device)
-        logits, mu, logvar = self.model(x, generator=generator)
         cfg = self.cfg
-        return negative_elbo(logits, (x + 1) / 2, mu, logvar, likelihood=cfg.likelihood, sigma=cfg.sigma, beta=cfg.beta)
+        x = to_model_range(batch, self.device, memory_format(cfg))
+        with autocast(cfg):
+            logits, mu, logvar = self.model(x, generator=generator)
+        # the objective in fp32: sums over thousands of pixels
+        return negative_elbo(
+            logits.float(), (x + 1) / 2, mu.float(), logvar.float(), likelihood=cfg.likelihood, sigma=cfg.sigma, beta=cfg.beta
+        )
 
     def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
         self.model.train()

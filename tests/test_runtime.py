@@ -1,0 +1,58 @@
+"""Speed options on the CPU: resolved once, recorded, and none of them breaks a CPU run."""
+
+import json
+
+import pytest
+import torch
+
+from genlab.config import build_config
+from genlab.training.dcgan import DCGANTrainer
+from genlab.training.run import train
+
+
+def test_auto_resolves_to_off_on_the_cpu_and_is_saved(tiny_dcgan, tmp_path):
+    cfg = tiny_dcgan(epochs=1)
+    assert (cfg.amp, cfg.channels_last, cfg.fused_optimizer, cfg.data_on_device, cfg.compile) == ("off", "off", "off", "off", False)
+    run = train(cfg, tmp_path / "run", quiet=True)
+    saved = json.loads(run.config_path.read_text())
+    assert saved["amp"] == "off" and saved["channels_last"] == "off"
+
+
+@pytest.mark.parametrize("family", ["dcgan", "vae", "cyclegan"])
+def test_bf16_autocast_channels_last_and_device_data_on_the_cpu(family, tmp_path):
+    small = {
+        "dcgan": dict(width=8, z_dim=16, batch_size=16, limit=32, loss="wgan-gp"),
+        "vae": dict(batch_size=16, limit=48),
+        "cyclegan": dict(width=4, n_blocks=1, batch_size=2, limit=4, decay_epochs=0),
+    }[family]
+    cfg = build_config(family, preset="smoke", overrides=dict(
+        device="cpu", epochs=1, amp="on", channels_last="on", data_on_device="on", **small
+    ))
+    run = train(cfg, tmp_path / family, quiet=True)
+    state = torch.load(run.latest, weights_only=True)
+    for name, model_state in state["trainer"]["models"].items():
+        assert all(torch.isfinite(v).all() for v in model_state.values() if v.is_floating_point()), name
+        assert all(v.dtype != torch.bfloat16 for v in model_state.values()), "weights stay fp32 under autocast"
+
+
+def test_channels_last_models_and_inputs():
+    cfg = build_config("dcgan", preset="smoke", overrides=dict(device="cpu", width=8, channels_last="on"))
+    trainer = DCGANTrainer(cfg)
+    weight = trainer.disc.layers[1][0].weight
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+    out = trainer.train_step(torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8), 1)
+    assert torch.isfinite(out["d_loss"])
+
+
+def test_compile_is_in_place_and_keeps_checkpoint_names():
+    cfg = build_config("dcgan", preset="smoke", overrides=dict(device="cpu", width=8, compile=True))
+    trainer = DCGANTrainer(cfg)
+    assert trainer.gen._compiled_call_impl is not None and trainer.disc._compiled_call_impl is not None
+    assert all(not key.startswith("_orig_mod") for key in trainer.state_dict()["models"]["generator"])
+
+
+@pytest.mark.slow
+def test_a_compiled_step_runs_on_the_cpu():
+    cfg = build_config("dcgan", preset="smoke", overrides=dict(device="cpu", width=8, z_dim=16, compile=True))
+    out = DCGANTrainer(cfg).train_step(torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8), 1)
+    assert torch.isfinite(out["d_loss"]) and torch.isfinite(out["g_loss"])
