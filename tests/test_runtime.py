@@ -56,3 +56,22 @@ def test_a_compiled_step_runs_on_the_cpu():
     cfg = build_config("dcgan", preset="smoke", overrides=dict(device="cpu", width=8, z_dim=16, compile=True))
     out = DCGANTrainer(cfg).train_step(torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8), 1)
     assert torch.isfinite(out["d_loss"]) and torch.isfinite(out["g_loss"])
+
+
+def test_async_writes_produce_the_same_files(tiny_dcgan, tmp_path):
+    sync_run = train(tiny_dcgan(epochs=2), tmp_path / "sync", quiet=True)
+    async_run = train(tiny_dcgan(epochs=2, async_writes="on"), tmp_path / "async", quiet=True)
+    for name in ("images/fake_image-001.png", "images/fake_image-002.png"):
+        assert (sync_run.root / name).read_bytes() == (async_run.root / name).read_bytes()
+    assert (async_run.plots / "losses.png").stat().st_size > 1000
+
+
+def test_a_failed_background_write_surfaces_on_the_training_thread():
+    from genlab.reporting.writer import background_writes, write
+
+    def broken():
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        with background_writes(True):
+            write(broken)

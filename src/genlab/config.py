@@ -41,10 +41,11 @@ class SpeedOptions:
     channels_last: str = "auto"  # NHWC memory format for models and inputs
     fused_optimizer: str = "auto"  # Adam's fused CUDA kernel
     data_on_device: str = "auto"  # keep in-memory datasets (uint8) on the training device
+    async_writes: str = "auto"  # encode PNG grids and draw curves on a background thread
     compile: bool = False  # torch.compile every network (in place; checkpoints keep plain names)
 
 
-SPEED_FIELDS = ("amp", "channels_last", "fused_optimizer", "data_on_device")
+SPEED_FIELDS = ("amp", "channels_last", "fused_optimizer", "data_on_device", "async_writes")
 
 
 @dataclass

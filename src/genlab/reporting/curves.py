@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genlab.reporting.writer import write
 from genlab.training.run_dir import History
 
 
@@ -33,18 +34,25 @@ def plot_curves(
     """One panel per entry (title -> history columns), each column raw and smoothed.
 
     Columns in ``unsmoothed`` (e.g. held-out scores once per epoch) are drawn as a line with markers.
+    The data are copied now; the figure is drawn now or by the background writer.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
-    for ax, (title, columns) in zip(axes[0], panels.items()):
-        for i, column in enumerate(columns):
-            steps, values = history.column(column)
+    data = {title: [(column, *history.column(column)) for column in columns] for title, columns in panels.items()}
+    write(lambda: _draw(data, path, window=window, xlabel=xlabel, unsmoothed=tuple(unsmoothed)))
+    return path
+
+
+def _draw(data, path: Path, *, window: int, xlabel: str, unsmoothed: tuple[str, ...]) -> None:
+    # matplotlib's object API (no pyplot state), so drawing is safe off the main thread
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6 * len(data), 4))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(data), squeeze=False)
+    for ax, (title, series) in zip(axes[0], data.items()):
+        for i, (column, steps, values) in enumerate(series):
             if not steps:
                 continue
             color = f"C{i}"
@@ -60,5 +68,3 @@ def plot_curves(
             ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path

@@ -11,6 +11,7 @@ from torch import Tensor
 from torchvision.utils import make_grid
 
 from genlab.data.transforms import to_uint8
+from genlab.reporting.writer import write
 
 
 def grid_image(images: Tensor, *, nrow: int | None = None, padding: int = 2) -> Image.Image:
@@ -22,7 +23,8 @@ def grid_image(images: Tensor, *, nrow: int | None = None, padding: int = 2) -> 
 def save_grid(images: Tensor, path: str | Path, *, nrow: int | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    grid_image(images, nrow=nrow).save(path)
+    image = grid_image(images, nrow=nrow)  # made now; encoded and written now or by the background writer
+    write(lambda: image.save(path))
     return path
 
 

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from genlab import __version__
 from genlab.data.loader import EpochBatches
 from genlab.errors import GenlabError
+from genlab.reporting.writer import background_writes
 from genlab.training.checkpoint import rng_state, save_atomic
 from genlab.training.run_dir import History, RunDir
 from genlab.training.runtime import broadcast_buffers, current
@@ -63,7 +64,29 @@ def fit(
 
     With an ``evaluator``, scores are computed every few epochs and the checkpoint with the
     lowest ``evaluator.best_metric`` so far (``best`` carried over on resume) is kept as best.pt.
+    Pictures are written on a background thread when the config's ``async_writes`` is on.
     """
+    with background_writes(config.get("async_writes") == "on"):
+        return _epochs(
+            trainer, batches, run, history, config=config, epochs=epochs, checkpoint_every=checkpoint_every,
+            start_epoch=start_epoch, start_step=start_step, evaluator=evaluator, best=best,
+        )
+
+
+def _epochs(
+    trainer: Trainer,
+    batches: EpochBatches,
+    run: RunDir,
+    history: History,
+    *,
+    config: dict[str, Any],
+    epochs: int,
+    checkpoint_every: int,
+    start_epoch: int,
+    start_step: int,
+    evaluator: Evaluator | None,
+    best: float | None,
+) -> int:
     step = start_step
     main = current().is_main
     for epoch in range(start_epoch + 1, epochs + 1):
