@@ -67,69 +67,60 @@ def fit(
     Pictures are written on a background thread when the config's ``async_writes`` is on.
     """
     with background_writes(config.get("async_writes") == "on"):
-        return _epochs(
-            trainer, batches, run, history, config=config, epochs=epochs, checkpoint_every=checkpoint_every,
-            start_epoch=start_epoch, start_step=start_step, evaluator=evaluator, best=best,
-        )
+        step = start_step
+        main = current().is_main
+        for epoch in range(start_epoch + 1, epochs + 1):
+            started, seen = time.perf_counter(), 0
+            bar = tqdm(
+                batches.epoch(epoch), total=len(batches), desc=f"epoch {epoch}/{epochs}", unit="step", mininterval=0.5, disable=not main
+            )
+            for batch in bar:  # a tensor of images, or a tuple of them (unpaired A, B)
+                step += 1
+                numbers = {name: float(value) for name, value in trainer.train_step(batch, step).items()}
+                broadcast_buffers(trainer.models)
+                _stop_if_diverged(numbers, step, epoch, run, history if main else None)
+                history.append({"step": step, "epoch": epoch, **numbers})
+                seen += len(batch[0]) if isinstance(batch, (tuple, list)) else batch.shape[0]
+                rate = seen / max(time.perf_counter() - started, 1e-9)
+                losses = {k: f"{v:.3f}" for k, v in numbers.items() if k.endswith("loss")}
+                bar.set_postfix({**losses, "img/s": f"{rate:.0f}"}, refresh=False)
+            bar.close()
+            trainer.end_epoch(epoch)
+            if main:
+                best = _close_epoch(
+                    trainer, run, history, evaluator, best,
+                    config=config, epoch=epoch, epochs=epochs, step=step, checkpoint_every=checkpoint_every,
+                )
+        return step
 
 
-def _epochs(
-    trainer: Trainer,
-    batches: EpochBatches,
-    run: RunDir,
-    history: History,
-    *,
-    config: dict[str, Any],
-    epochs: int,
-    checkpoint_every: int,
-    start_epoch: int,
-    start_step: int,
-    evaluator: Evaluator | None,
-    best: float | None,
-) -> int:
-    step = start_step
-    main = current().is_main
-    for epoch in range(start_epoch + 1, epochs + 1):
-        started, seen = time.perf_counter(), 0
-        bar = tqdm(
-            batches.epoch(epoch), total=len(batches), desc=f"epoch {epoch}/{epochs}", unit="step", mininterval=0.5, disable=not main
-        )
-        for batch in bar:  # a tensor of images, or a tuple of them (unpaired A, B)
-            step += 1
-            numbers = {name: float(value) for name, value in trainer.train_step(batch, step).items()}
-            broadcast_buffers(trainer.models)
-            _stop_if_diverged(numbers, step, epoch, run, history if main else None)
-            history.append({"step": step, "epoch": epoch, **numbers})
-            seen += len(batch[0]) if isinstance(batch, (tuple, list)) else batch.shape[0]
-            rate = seen / max(time.perf_counter() - started, 1e-9)
-            losses = {k: f"{v:.3f}" for k, v in numbers.items() if k.endswith("loss")}
-            bar.set_postfix({**losses, "img/s": f"{rate:.0f}"}, refresh=False)
-        bar.close()
-        trainer.end_epoch(epoch)
-        if not main:
-            continue
-        trainer.report(epoch, run, history)  # may add rows (held-out scores)
-        improved = False
-        if evaluator is not None and evaluator.due(epoch, epochs):
-            score = evaluator(trainer, epoch, run, history)[evaluator.best_metric]
-            improved = best is None or score < best
-            best = score if improved else best
-        history.flush()
-        state = {
-            "genlab_version": __version__,
-            "config": config,
-            "epoch": epoch,
-            "step": step,
-            "trainer": trainer.state_dict(),
-            "rng": rng_state(),
-            "best": best,
-        }
-        save_atomic(state, run.latest)
-        if improved:
-            save_atomic(state, run.checkpoints / "best.pt")
-        if epoch % checkpoint_every == 0 or epoch == epochs:
-            save_atomic(state, run.epoch_checkpoint(epoch))
-    return step
+def _close_epoch(
+    trainer: Trainer, run: RunDir, history: History, evaluator: Evaluator | None, best: float | None,
+    *, config: dict[str, Any], epoch: int, epochs: int, step: int, checkpoint_every: int,
+) -> float | None:
+    """Rank 0 after an epoch: pictures, scores, history, checkpoints (best.pt when the score improved)."""
+    trainer.report(epoch, run, history)  # may add rows (held-out scores)
+    improved = False
+    if evaluator is not None and evaluator.due(epoch, epochs):
+        score = evaluator(trainer, epoch, run, history)[evaluator.best_metric]
+        improved = best is None or score < best
+        best = score if improved else best
+    history.flush()
+    state = {
+        "genlab_version": __version__,
+        "config": config,
+        "epoch": epoch,
+        "step": step,
+        "trainer": trainer.state_dict(),
+        "rng": rng_state(),
+        "best": best,
+    }
+    save_atomic(state, run.latest)
+    if improved:
+        save_atomic(state, run.checkpoints / "best.pt")
+    if epoch % checkpoint_every == 0 or epoch == epochs:
+        save_atomic(state, run.epoch_checkpoint(epoch))
+    return best
 
 
 def _stop_if_diverged(numbers: dict[str, float], step: int, epoch: int, run: RunDir, history: History | None) -> None:
