@@ -8,6 +8,7 @@ same protocol on real images) as the ceiling to compare with.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,16 @@ def model_label(cfg: Any) -> str:
     return type(cfg).__name__
 
 
+def inception_scorer(
+    *, network: str, n: int, splits: int, weights: str | None, batch_size: int, device: str, checkpoint: str
+) -> Callable[[str], Evaluation]:
+    """IS of a run or image source under one protocol, with one extractor for every row."""
+    extractor = make_extractor(network, weights, device=device)
+    return lambda source: evaluate(
+        source, metrics=("is",), n=n, splits=splits, batch_size=batch_size, device=device, extractor=extractor, checkpoint=checkpoint
+    )
+
+
 def write_report(
     runs: list[str | Path],
     out: str | Path,
@@ -44,14 +55,15 @@ def write_report(
     checkpoint: str = "latest",
 ) -> tuple[Path, Path]:
     """Write ``out`` (text) and ``out`` with .json; returns both paths."""
-    extractor = make_extractor(network, weights, device=device)
-    common = dict(metrics=("is",), n=n, splits=splits, batch_size=batch_size, device=device, extractor=extractor)
+    score = inception_scorer(
+        network=network, n=n, splits=splits, weights=weights, batch_size=batch_size, device=device, checkpoint=checkpoint
+    )
     rows: list[tuple[str, str, Evaluation]] = []
     for run_dir in runs:
         run = RunDir.open(run_dir)
-        rows.append((model_label(run.config()), str(run.root), evaluate(str(run.root), checkpoint=checkpoint, **common)))
+        rows.append((model_label(run.config()), str(run.root), score(str(run.root))))
     if real is not None:
-        rows.append((f"real images ({real})", real, evaluate(real, **common)))
+        rows.append((f"real images ({real})", real, score(real)))
 
     width = max(len(label) for label, _, _ in rows)
     protocol = rows[0][2].protocol
@@ -100,8 +112,9 @@ def write_assignment_handin(
     import shutil
 
     out = Path(out)
-    extractor = make_extractor(network, weights, device=device)
-    common = dict(metrics=("is",), n=n, splits=splits, batch_size=batch_size, device=device, extractor=extractor, checkpoint=checkpoint)
+    score = inception_scorer(
+        network=network, n=n, splits=splits, weights=weights, batch_size=batch_size, device=device, checkpoint=checkpoint
+    )
     scored: dict[str, tuple[str, Evaluation]] = {}
     for run_dir in runs:
         run = RunDir.open(run_dir)
@@ -118,7 +131,7 @@ def write_assignment_handin(
         for pattern in patterns:
             for grid in sorted(run.images.glob(pattern)):
                 shutil.copy2(grid, images / grid.name)
-        scored[label] = (str(run.root), evaluate(str(run.root), **common))
+        scored[label] = (str(run.root), score(str(run.root)))
     ordered = [label for label in ASSIGNMENT_ORDER if label in scored]
     lines = [f"{label}: Inception Score : {scored[label][1].metrics['is_mean']:.4f}" for label in ordered]
     lines += ["", "runs:"] + [f"  {label}: {scored[label][0]}" for label in ordered]
