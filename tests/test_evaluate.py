@@ -2,12 +2,10 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from genlab.cli import main
 from genlab.errors import GenlabError
-from genlab.metrics import evaluate as evaluate_module
 from genlab.metrics.evaluate import evaluate
 from genlab.metrics.feature_extractors import make_extractor
 from genlab.metrics.inception_score import inception_score_from_logits

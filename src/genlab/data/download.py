@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tarfile
 import urllib.error
 import urllib.request
@@ -109,7 +108,3 @@ def extract(archive: str | Path, into: str | Path) -> Path:
     else:
         raise GenlabError(f"{archive} is neither a zip nor a tar archive; delete it and download again")
     return into
-
-
-def remove_tree(path: str | Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -23,10 +23,6 @@ NAMED_SOURCES: dict[str, Source] = {
 }
 
 
-def is_named_source(name: str) -> bool:
-    return name in NAMED_SOURCES
-
-
 def load_images(
     source: str,
     *,

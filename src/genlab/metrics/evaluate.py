@@ -68,21 +68,19 @@ def _in_memory(images: Tensor, batch_size: int) -> Callable[[], Iterator[Tensor]
     return lambda: (images[i : i + batch_size] for i in range(0, len(images), batch_size))
 
 
-def _folder_batches(folder: ImageFolder, n: int, batch_size: int) -> Callable[[], Iterator[Tensor]]:
+def _stacked(dataset, n: int, batch_size: int, where: str) -> Callable[[], Iterator[Tensor]]:
+    """The first n images of a dataset in stacked batches; images of different sizes are a clear error."""
+
     def batches() -> Iterator[Tensor]:
         sizes: set[tuple[int, ...]] = set()
         for start in range(0, n, batch_size):
-            images = [folder[i] for i in range(start, min(n, start + batch_size))]
+            images = [dataset[i] for i in range(start, min(n, start + batch_size))]
             sizes |= {tuple(t.shape) for t in images}
             if len(sizes) > 1:
-                raise GenlabError(f"images in {folder.folder} have different sizes {sorted(sizes)[:2]}; resize them to one size first")
+                raise GenlabError(f"images in {where} have different sizes {sorted(sizes)[:2]}; resize them to one size first")
             yield torch.stack(images)
 
     return batches
-
-
-def _stacked(dataset, n: int, batch_size: int) -> Callable[[], Iterator[Tensor]]:
-    return lambda: (torch.stack([dataset[j] for j in range(i, min(n, i + batch_size))]) for i in range(0, n, batch_size))
 
 
 def cyclegan_sources(
@@ -95,12 +93,14 @@ def cyclegan_sources(
     _, domains = load_data(cfg)
     source, target = (domains.test_b, domains.test_a) if direction == "b2a" else (domains.test_a, domains.test_b)
     count = min(n, len(source))
-    translated = lambda: (to_uint8(trainer.translate(x, direction)).cpu() for x in _stacked(source, count, batch_size)())  # noqa: E731
+    translated = lambda: (  # noqa: E731
+        to_uint8(trainer.translate(x, direction)).cpu() for x in _stacked(source, count, batch_size, f"{run.root}'s test set")()
+    )
     real_n = min(n, len(target))
     domain = "A" if direction == "b2a" else "B"
     return (
         ImageSource(f"{run.root} (test set translated {direction}, {checkpoint} checkpoint)", count, translated, checkpoint=checkpoint),
-        ImageSource(f"{cfg.data or cfg.domain_a}: real test {domain}", real_n, _stacked(target, real_n, batch_size),
+        ImageSource(f"{cfg.data or cfg.domain_a}: real test {domain}", real_n, _stacked(target, real_n, batch_size, f"{run.root}'s test set"),
                     cache_key=f"cyclegan-test{domain}:{cfg.data}:{cfg.domain_a}:{cfg.domain_b}:{cfg.image_size}:{real_n}"),
     )
 
@@ -132,7 +132,7 @@ def open_source(
         folder = ImageFolder(path)
         count = min(n, len(folder))
         key = f"{path.resolve()}:{len(folder)}:{count}"
-        return ImageSource(str(path), count, _folder_batches(folder, count, batch_size), cache_key=key)
+        return ImageSource(str(path), count, _stacked(folder, count, batch_size, str(folder.folder)), cache_key=key)
     raise GenlabError(
         f"unknown image source {source!r}; give a run folder, an image folder or one of {sorted(EVAL_DATASETS)}"
     )
