@@ -27,6 +27,15 @@ def test_assignment_network_choices():
     assert sum(p.numel() for p in disc.parameters()) == 663_424
     gen = build_generator(cfg)
     assert all(m.bias is None for m in gen.modules() if isinstance(m, torch.nn.ConvTranspose2d))
+    assert sum(p.numel() for p in gen.parameters()) == 1_707_910
+
+
+def test_assignment_without_last_generator_norm_has_no_bias():
+    # The handout's later revision drops the BatchNorm before the Tanh; its skeleton still has no convolution bias.
+    cfg = build_config("dcgan", preset="assignment", overrides={"device": "cpu", "gen_last_norm": False})
+    gen = build_generator(cfg)
+    assert all(m.bias is None for m in gen.modules() if isinstance(m, torch.nn.ConvTranspose2d))
+    assert sum(p.numel() for p in gen.parameters()) == 1_707_910 - 6  # the last BatchNorm's weight and bias go
     cycle = build_config("cyclegan", preset="assignment", overrides={"device": "cpu"})
     assert (cycle.pool_size, cycle.decay_epochs, cycle.halve_d_loss, cycle.init, cycle.preprocess, cycle.flip, cycle.batch_size) == (
         0, 0, False, "pytorch", "none", False, 1,

@@ -46,7 +46,7 @@ def test_train_and_resume_under_torchrun(tmp_path):
     torchrun("-m", "genlab", "train", "dcgan", *common, "--epochs", "1", "--out", str(out), cwd=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     with (out / "history.csv").open() as f:
-        assert len(f.readlines()) == 1 + 4  # 64 images / 2 processes / 8 per batch
+        assert len(f.readlines()) == 1 + 4 + 1  # 64 images / 2 processes / 8 per batch, and the collapse check's row
     torchrun("-m", "genlab", "train", "--resume", str(out), "--epochs", "2", cwd=tmp_path)
     state = torch.load(out / "checkpoints" / "latest.pt", weights_only=True)
     assert state["epoch"] == 2 and state["step"] == 8

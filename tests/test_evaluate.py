@@ -36,7 +36,7 @@ def test_real_digits_score_as_the_classifier_says():
 def test_run_source_protocol_stamp_and_warnings(gan_run):
     result = evaluate(str(gan_run.root), metrics=("is", "fid", "kid"), network="builtin", n=64, splits=4,
                       reference="builtin-test", kid_subsets=5)
-    assert set(result.metrics) == {"is_mean", "is_std", "fid", "kid_mean", "kid_std"}
+    assert set(result.metrics) == {"is_mean", "is_std", "fid", "kid_mean", "kid_std", "diversity", "duplicates"}
     p = result.protocol
     assert p["checkpoint"] == "latest" and p["n"] == 64 and p["reference_n"] == 297 and p["kid_subset_size"] == 64
     assert len(p["weights_sha256"]) == 64 and p["resize"].startswith("bilinear 32x32")
@@ -50,6 +50,8 @@ def test_run_source_protocol_stamp_and_warnings(gan_run):
 def test_fid_of_a_dataset_with_itself_is_zero_and_reference_is_cached(tmp_path):
     result = evaluate("builtin-test", metrics=("fid",), network="builtin", reference="builtin-test", n=297)
     assert result.metrics["fid"] == pytest.approx(0.0, abs=1e-6)
+    # the same images as the reference: the same spread, and near-copies only where the real data has them
+    assert result.metrics["diversity"] == pytest.approx(1.0) and result.metrics["duplicates"] < 0.05
     cached = list((tmp_path / "cache" / "stats").glob("builtin-builtin-test-297-*.npz"))
     assert len(cached) == 1
 

@@ -58,6 +58,14 @@ def test_generator_without_last_batchnorm():
     assert n_params(gen) == 1_707_910 - 6 + 3
 
 
+def test_generator_last_bias_switch():
+    # With BatchNorm before the Tanh the last convolution never has a bias; without it, only when asked.
+    assert n_params(DCGANGenerator(last_bias=False)) == 1_707_910
+    gen = DCGANGenerator(last_norm=False, last_bias=False)
+    assert gen.layers[3][0].bias is None
+    assert n_params(gen) == 1_707_910 - 6
+
+
 @pytest.mark.parametrize("norm, norm_type", [("layer", nn.GroupNorm), ("none", nn.Identity)])
 def test_selectable_critic_normalisation(norm, norm_type):
     disc = DCGANDiscriminator(norm=norm)

@@ -21,9 +21,13 @@ def test_a_run_writes_every_output(tiny_dcgan, tmp_path):
     assert (run.plots / "losses.png").stat().st_size > 1000
     assert run.latest.is_file() and run.epoch_checkpoint(1).is_file() and run.epoch_checkpoint(2).is_file()
     with run.history_path.open() as f:
-        rows = list(csv.DictReader(f))
+        all_rows = list(csv.DictReader(f))
+    rows = [r for r in all_rows if r["d_loss"]]
     assert len(rows) == 8  # 64 images / 16 per batch * 2 epochs
     assert {"step", "epoch", "d_loss", "g_loss", "gp", "d_real", "d_fake"} <= set(rows[0])
+    # one collapse-check row after each epoch, at the epoch's last step
+    checks = [r for r in all_rows if r["diversity"]]
+    assert [(r["step"], r["epoch"]) for r in checks] == [("4", "1"), ("8", "2")]
     # n_critic = 5: the generator steps on steps 5, 10, ...
     assert [r["g_loss"] != "" for r in rows] == [s % 5 == 0 for s in range(1, 9)]
 

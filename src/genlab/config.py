@@ -64,6 +64,7 @@ class DCGANConfig(SpeedOptions):
     critic_norm: str = "batch"  # batch | layer | none
     gen_last_norm: bool = True  # BatchNorm before the generator's Tanh (the seed's table has it)
     disc_last_bias: bool = True  # bias on the discriminator's last convolution
+    gen_last_bias: bool = True  # bias on the generator's last convolution when no BatchNorm follows it
     init: str = "normal"  # normal: N(0, 0.02), BN weight N(1, 0.02) | pytorch: PyTorch's default
     sync_bn: bool = False  # under torchrun on GPUs: BatchNorm statistics over the global batch
     # optimisation
@@ -106,7 +107,7 @@ PAPER_DEFAULTS: dict[str, dict[str, Any]] = {
 # and its skeleton's network choices: PyTorch's default initialisation, no convolution biases.
 ASSIGNMENT = dict(
     optimizer="adam", lr=2e-4, beta1=0.5, beta2=0.999, batch_size=64, n_critic=1, epochs=200,
-    init="pytorch", disc_last_bias=False,
+    init="pytorch", disc_last_bias=False, gen_last_bias=False,
 )
 
 SMOKE = dict(data="builtin", epochs=2, batch_size=32, limit=256, checkpoint_every=1, grid_size=16, smooth_window=5)

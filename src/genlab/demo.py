@@ -1,33 +1,54 @@
 """``genlab demo``: every family trained briefly on the built-in data, on one page.
 
-It runs the real training code (the ``smoke`` preset plus a few more epochs) and
-writes ``OUT/index.html`` and ``OUT/index.md`` with each run's last sample grid
-and learning curves side by side. Re-running it replaces its own earlier output.
+It runs the real training code (four DCGAN losses, a CycleGAN, a VAE, with settings
+measured by benchmarks/bench_quality.py to learn within a few CPU minutes), scores
+every run with the built-in network, and writes ``OUT/index.html`` and
+``OUT/index.md``: per run what was trained (steps, size, preset, wall time), its
+scores beside the real digits', the first and last sample grids side by side and
+the learning curves. Re-running it replaces its own earlier output.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from genlab.config import build_config
+from genlab.config import DCGANConfig, build_config
 from genlab.errors import GenlabError
 from genlab.reporting.scores import write_report
 from genlab.training.run import train
-from genlab.training.run_dir import RunDir
+from genlab.training.run_dir import History, RunDir
 
 MARKER = ".genlab-demo"
-DEMO_EPOCHS = 15
 DEMO_LOSSES = ("gan", "lsgan", "wgan", "wgan-gp")
-# The assignment's optimiser for every loss (one critic step per generator step) on a
-# narrower network without normalisation in the critic: digits appear within a few
-# hundred steps on a CPU, where the full table needs many epochs.
+# The digits are 8x8 at heart, so the demo's DCGANs train at 16x16 (a quarter of the pixels of 32x32, so about
+# four times the steps in the same minutes) on a generator and critic of width 32 without BatchNorm in the critic
+# or before the Tanh, with the assignment's optimiser (Adam 2e-4, one critic step per generator step).
+# Chosen by benchmarks/bench_quality.py: see the README's "Which preset for which loss".
+DEMO_EPOCHS = 60
 DEMO_DCGAN = dict(
-    data="builtin", width=16, critic_norm="none", gen_last_norm=False, init="normal",
+    data="builtin", image_size=16, width=32, critic_norm="none", gen_last_norm=False, init="normal",
     batch_size=64, checkpoint_every=1000, smooth_window=20, grid_size=36,
 )
+# What each loss needs beyond that: weight clipping leaves a critic without normalisation too weak to
+# guide the generator (flat grey samples), so WGAN's critic keeps the paper's BatchNorm; WGAN-GP
+# uses its paper's Adam betas (0, 0.9), which with one critic step per generator step beat (0.5, 0.999).
+DEMO_LOSS_SETTINGS: dict[str, dict[str, object]] = {
+    "gan": {},
+    "lsgan": {},
+    "wgan": {"critic_norm": "batch"},
+    "wgan-gp": {"beta1": 0.0, "beta2": 0.9},
+}
+
+
+def demo_dcgan_config(loss: str, *, epochs: int | None = None, device: str = "cpu") -> DCGANConfig:
+    """The demo's DCGAN run for one loss: the assignment preset with the demo's network and data."""
+    overrides = {**DEMO_DCGAN, **DEMO_LOSS_SETTINGS[loss], "loss": loss, "epochs": epochs or DEMO_EPOCHS, "device": device}
+    return build_config("dcgan", preset="assignment", overrides=overrides)
 
 
 @dataclass(frozen=True)
@@ -35,6 +56,17 @@ class DemoEntry:
     title: str
     run: RunDir
     pictures: tuple[tuple[str, Path], ...]  # (caption, image path)
+    seconds: float  # wall time of the training
+
+    def trained(self) -> str:
+        """What was trained, in one line: steps, image size, preset, wall time."""
+        cfg = self.run.config()
+        steps = int(max(History.load(self.run.history_path, up_to_step=10**12).column("step")[1], default=0))
+        preset = f"preset {cfg.preset}" + (f", {cfg.loss} loss" if isinstance(cfg, DCGANConfig) else "")
+        return (
+            f"{steps:,} steps of batch {cfg.batch_size} ({cfg.epochs} epochs), {cfg.image_size}x{cfg.image_size}, "
+            f"{preset}, {self.seconds:.0f} s"
+        )
 
 
 def _prepare(out: Path) -> None:
@@ -48,20 +80,28 @@ def _prepare(out: Path) -> None:
     (out / MARKER).write_text("written by genlab demo; replaced on the next run\n")
 
 
-def _dcgan_entries(out: Path, epochs: int, device: str) -> list[DemoEntry]:
+def _timed_train(cfg, folder: Path) -> tuple[RunDir, float]:
+    started = time.perf_counter()
+    run = train(cfg, folder, quiet=True)
+    return run, time.perf_counter() - started
+
+
+def _dcgan_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry]:
     entries = []
     for loss in DEMO_LOSSES:
-        cfg = build_config("dcgan", preset="assignment", overrides={**DEMO_DCGAN, "loss": loss, "epochs": epochs, "device": device})
-        print(f"genlab demo: DCGAN with the {loss} loss, {epochs} epochs on the built-in digits", flush=True)
-        run = train(cfg, out / f"dcgan-{loss}", quiet=True)
+        cfg = demo_dcgan_config(loss, epochs=epochs, device=device)
+        print(f"genlab demo: DCGAN with the {loss} loss, {cfg.epochs} epochs on the built-in digits", flush=True)
+        run, seconds = _timed_train(cfg, out / f"dcgan-{loss}")
         entries.append(
             DemoEntry(
                 f"DCGAN, {loss} loss",
                 run,
                 (
-                    (f"samples after epoch {epochs}", run.images / f"fake_image-{epochs:03d}.png"),
+                    ("samples after epoch 1", run.images / "fake_image-001.png"),
+                    (f"samples after epoch {cfg.epochs}", run.images / f"fake_image-{cfg.epochs:03d}.png"),
                     ("learning curves", run.plots / "losses.png"),
                 ),
+                seconds,
             )
         )
     return entries
@@ -72,19 +112,22 @@ DEMO_VAE = dict(data="builtin", limit=0, batch_size=64, checkpoint_every=1000, s
 DEMO_VAE_EPOCHS = 10
 
 
-def _vae_entries(out: Path, epochs: int, device: str) -> list[DemoEntry]:
+def _vae_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry]:
+    epochs = epochs or DEMO_VAE_EPOCHS
     cfg = build_config("vae", preset="smoke", overrides={**DEMO_VAE, "epochs": epochs, "device": device})
     print(f"genlab demo: VAE, {epochs} epochs on the built-in digits", flush=True)
-    run = train(cfg, out / "vae", quiet=True)
+    run, seconds = _timed_train(cfg, out / "vae")
     return [
         DemoEntry(
             "Convolutional VAE",
             run,
             (
                 ("reconstructions (ground truth left, reconstruction right)", run.images / f"recon-{epochs:03d}.png"),
-                ("samples from the prior p(z)", run.images / f"prior-{epochs:03d}.png"),
+                ("samples from the prior p(z) after epoch 1", run.images / "prior-001.png"),
+                (f"samples from the prior p(z) after epoch {epochs}", run.images / f"prior-{epochs:03d}.png"),
                 ("negative ELBO, train and held-out", run.plots / "elbo.png"),
             ),
+            seconds,
         )
     ]
 
@@ -94,32 +137,57 @@ DEMO_CYCLEGAN = dict(data="builtin", limit=400, checkpoint_every=1000, smooth_wi
 DEMO_CYCLEGAN_EPOCHS = 3
 
 
-def _cyclegan_entries(out: Path, epochs: int, device: str) -> list[DemoEntry]:
+def _cyclegan_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry]:
+    epochs = epochs or DEMO_CYCLEGAN_EPOCHS
     overrides = {**DEMO_CYCLEGAN, "epochs": epochs, "decay_epochs": max(1, epochs // 2), "device": device}
     cfg = build_config("cyclegan", preset="smoke", overrides=overrides)
     print(f"genlab demo: CycleGAN, {epochs} epochs between two renderings of the built-in digits", flush=True)
-    run = train(cfg, out / "cyclegan", quiet=True)
+    run, seconds = _timed_train(cfg, out / "cyclegan")
     return [
         DemoEntry(
             "CycleGAN (A: white on black, B: blue on cream)",
             run,
             (
-                ("A to B: real, translated, reconstructed", run.images / f"fakeA2B-{epochs:03d}.png"),
-                ("B to A: real, translated, reconstructed", run.images / f"fakeB2A-{epochs:03d}.png"),
+                ("A to B after epoch 1: real, translated, reconstructed", run.images / "fakeA2B-001.png"),
+                (f"A to B after epoch {epochs}", run.images / f"fakeA2B-{epochs:03d}.png"),
+                (f"B to A after epoch {epochs}: real, translated, reconstructed", run.images / f"fakeB2A-{epochs:03d}.png"),
                 ("learning curves", run.plots / "losses.png"),
             ),
+            seconds,
         )
     ]
 
 
-def write_index(out: Path, entries: list[DemoEntry], scores: str = "") -> Path:
+def _scores(report_json: Path) -> tuple[dict[str, dict], dict | None]:
+    """(run folder -> its report row, the real-data row)."""
+    rows = json.loads(report_json.read_text())
+    real = next((row for row in rows if row["model"].startswith("real images")), None)
+    return {row["source"]: row for row in rows}, real
+
+
+def _score_line(row: dict | None, real: dict | None) -> str:
+    if row is None:
+        return ""
+    m = row["metrics"]
+    text = f"Inception Score {m['is_mean']:.2f} ± {m['is_std']:.2f} (built-in network)"
+    if real is not None:
+        text += f"; real held-out digits {real['metrics']['is_mean']:.2f}"
+    if "diversity" in m:
+        text += f"; sample diversity {m['diversity']:.2f} of real (collapse below 0.5)"
+    return text + "".join(f". Warning: {w}" for w in row["warnings"])
+
+
+def write_index(out: Path, entries: list[DemoEntry], scores: str = "", report_json: Path | None = None) -> Path:
     rel = lambda p: p.relative_to(out).as_posix()  # noqa: E731
+    by_run, real = _scores(report_json) if report_json is not None and report_json.is_file() else ({}, None)
     md = ["# genlab demo", "", "Every run below trained on the built-in digits (see the README for their provenance).", ""]
     if scores:
         md += ["## Scores (`inception_score.txt`)", "", "```", scores.rstrip(), "```", ""]
     rows = []
     for entry in entries:
-        md += [f"## {entry.title}", "", f"Run folder: `{rel(entry.run.root)}`", ""]
+        trained, scored = entry.trained(), _score_line(by_run.get(str(entry.run.root)), real)
+        md += [f"## {entry.title}", "", f"Run folder: `{rel(entry.run.root)}`. Trained: {trained}.", ""]
+        md += [f"Scores: {scored}", ""] if scored else []
         md += [f"![{caption}]({rel(path)})" for caption, path in entry.pictures] + [""]
         cells = "".join(
             f'<figure><img src="{html.escape(rel(path))}" alt="{html.escape(caption)}">'
@@ -127,15 +195,18 @@ def write_index(out: Path, entries: list[DemoEntry], scores: str = "") -> Path:
             for caption, path in entry.pictures
         )
         rows.append(
-            f'<section><h2>{html.escape(entry.title)}</h2><p>run folder: <code>{html.escape(rel(entry.run.root))}</code></p>'
-            f'<div class="row">{cells}</div></section>'
+            f"<section><h2>{html.escape(entry.title)}</h2>"
+            f"<p>run folder: <code>{html.escape(rel(entry.run.root))}</code>; trained: {html.escape(trained)}</p>"
+            + (f"<p class='scores'>{html.escape(scored)}</p>" if scored else "")
+            + f'<div class="row">{cells}</div></section>'
         )
     (out / "index.md").write_text("\n".join(md))
     page = out / "index.html"
     page.write_text(
         "<!doctype html><html><head><meta charset='utf-8'><title>genlab demo</title><style>"
         "body{font-family:sans-serif;margin:2em}.row{display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap}"
-        "figure{margin:0}img{max-height:320px;image-rendering:pixelated}figcaption{font-size:.9em;color:#555}"
+        "figure{margin:0}img{height:260px;image-rendering:pixelated}figcaption{font-size:.9em;color:#555;max-width:300px}"
+        ".scores{font-weight:bold}"
         "</style></head><body><h1>genlab demo</h1>"
         "<p>Every run below trained on the built-in digits (see the README for their provenance).</p>"
         + (f"<h2>Scores (inception_score.txt)</h2><pre>{html.escape(scores)}</pre>" if scores else "")
@@ -148,12 +219,12 @@ def write_index(out: Path, entries: list[DemoEntry], scores: str = "") -> Path:
 def run_demo(out: str | Path = "genlab-demo", *, epochs: int | None = None, device: str = "cpu") -> Path:
     out = Path(out)
     _prepare(out)
-    entries = _dcgan_entries(out, epochs or DEMO_EPOCHS, device)
-    entries += _cyclegan_entries(out, epochs or DEMO_CYCLEGAN_EPOCHS, device)
-    entries += _vae_entries(out, epochs or DEMO_VAE_EPOCHS, device)
+    entries = _dcgan_entries(out, epochs, device)
+    entries += _cyclegan_entries(out, epochs, device)
+    entries += _vae_entries(out, epochs, device)
     print("genlab demo: scoring every run with the built-in network", flush=True)
-    report, _ = write_report(
+    report, twin = write_report(
         [entry.run.root for entry in entries], out / "inception_score.txt",
         network="builtin", n=1000, splits=10, real="builtin-test", device=device,
     )
-    return write_index(out, entries, report.read_text())
+    return write_index(out, entries, report.read_text(), twin)

@@ -15,11 +15,12 @@ from genlab.data.images import ImageFolder, InMemoryImages, preload
 from genlab.data.transforms import center_crop_resize, resize_tensor_images
 from genlab.errors import GenlabError
 
-Source = Callable[[str, str], InMemoryImages]  # (data_root, split) -> images
+Source = Callable[[str, str, int], InMemoryImages]  # (data_root, split, image_size) -> images
 
 NAMED_SOURCES: dict[str, Source] = {
-    "builtin": lambda data_root, split: builtin_digits(split),
-    "cifar10": lambda data_root, split: load_cifar10(data_root, split),
+    # The digits are 8x8: upsampled once, straight to the model's size (not through 32x32).
+    "builtin": lambda data_root, split, size: builtin_digits(split, size=size),
+    "cifar10": lambda data_root, split, size: load_cifar10(data_root, split),
 }
 
 
@@ -39,7 +40,7 @@ def load_images(
     and resized; named sources are resized as they are.
     """
     if source in NAMED_SOURCES:
-        images = NAMED_SOURCES[source](data_root, split)
+        images = NAMED_SOURCES[source](data_root, split, image_size)
     elif Path(source).expanduser().exists() or "/" in source or source.startswith("."):
         crop = dict(crop_size=crop_size, crop_fraction=crop_fraction)
         folder = ImageFolder(source, transform=lambda image: center_crop_resize(image, image_size, **crop))

@@ -26,6 +26,7 @@ from genlab.data.cifar10 import load_cifar10
 from genlab.data.images import ImageFolder, InMemoryImages
 from genlab.data.transforms import to_uint8
 from genlab.errors import GenlabError
+from genlab.metrics.diversity import Collapse, collapse_check
 from genlab.metrics.feature_extractors import FeatureExtractor, Features, extract, make_extractor
 from genlab.metrics.fid import feature_statistics, fid_from_stats
 from genlab.metrics.inception_score import inception_score_from_logits
@@ -163,6 +164,7 @@ class Evaluation:
     metrics: dict[str, float]
     protocol: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    features: Features | None = field(default=None, repr=False, compare=False)  # of the scored images; not saved
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "metrics": self.metrics, "protocol": self.protocol, "warnings": self.warnings}
@@ -233,6 +235,7 @@ def evaluate(
             "sample_seed": seed if images.checkpoint and not cyclegan else None,
             **({"direction": direction} if cyclegan else {}),
         },
+        features=ours,
     )
     if "is" in metrics:
         mean, std = inception_score_from_logits(ours.logits, splits=splits, seed=shuffle_seed)
@@ -259,7 +262,16 @@ def evaluate(
             mean, std = kernel_inception_distance(ours.pool, ref.pool, subsets=kid_subsets, subset_size=size, seed=shuffle_seed)
             result.metrics.update(kid_mean=mean, kid_std=std)
             result.protocol.update(kid_subsets=kid_subsets, kid_subset_size=size, kid_seed=shuffle_seed)
+        if images.n >= 2 and ref_source.n >= 2:
+            flag_collapse(result, collapse_check(ours.pool, ref.pool))
     return result
+
+
+def flag_collapse(result: Evaluation, check: Collapse) -> None:
+    """Add the collapse statistics (pool features against the real images') and a warning when collapsed."""
+    result.metrics.update(check.to_dict())
+    if check.collapsed:
+        result.warnings.append(f"{result.source}: the samples look collapsed: {check.describe()}")
 
 
 def _is_cyclegan_run(source: str) -> bool:

@@ -8,8 +8,9 @@ Discriminator:
     Conv k4 s2 p1, BatchNorm, LeakyReLU(0.2); the last Conv k4 s1 p0 gives one logit.
 
 Bias choice: convolutions followed by a normalisation layer have no bias (the
-normalisation's shift makes it redundant); the discriminator's last convolution
-has one unless ``last_bias=False``. With the defaults the parameter counts are
+normalisation's shift makes it redundant); the discriminator's last convolution,
+and the generator's last one when no BatchNorm follows it, have one unless
+``last_bias=False`` (the assignment's skeleton has no convolution bias anywhere). With the defaults the parameter counts are
 G = 1,707,910 and D = 663,425.
 
 Other power-of-two sizes add or remove a stride-2 layer: widths double per layer
@@ -58,6 +59,7 @@ class DCGANGenerator(nn.Module):
         width: int = 64,
         channels: int = 3,
         last_norm: bool = True,
+        last_bias: bool = True,
     ) -> None:
         super().__init__()
         stages = _stages(image_size)
@@ -65,7 +67,7 @@ class DCGANGenerator(nn.Module):
         self.z_dim = z_dim
         layers = [_up(z_dim, widths[0], stride=1, padding=0)]  # (N, 256, 4, 4)
         layers += [_up(c_in, c_out, stride=2, padding=1) for c_in, c_out in zip(widths, widths[1:])]
-        last = [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=not last_norm)]
+        last = [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=last_bias and not last_norm)]
         if last_norm:
             last.append(nn.BatchNorm2d(channels))
         last.append(nn.Tanh())

@@ -14,7 +14,8 @@ from typing import Any
 
 from genlab.config import CycleGANConfig, DCGANConfig, VAEConfig
 from genlab.errors import GenlabError
-from genlab.metrics.evaluate import Evaluation, evaluate
+from genlab.metrics.diversity import collapse_check
+from genlab.metrics.evaluate import Evaluation, evaluate, flag_collapse
 from genlab.metrics.feature_extractors import make_extractor
 from genlab.training.run_dir import RunDir
 
@@ -63,19 +64,27 @@ def write_report(
         run = RunDir.open(run_dir)
         rows.append((model_label(run.config()), str(run.root), score(str(run.root))))
     if real is not None:
-        rows.append((f"real images ({real})", real, score(real)))
+        real_row = score(real)
+        for _, _, e in rows:  # the collapse check of every run against the real images, in the same features
+            flag_collapse(e, collapse_check(e.features.pool, real_row.features.pool))
+        rows.append((f"real images ({real})", real, real_row))
 
     width = max(len(label) for label, _, _ in rows)
     protocol = rows[0][2].protocol
     lines = [
-        f"{label + ':':<{width + 1}} Inception Score : {e.metrics['is_mean']:.4f} ± {e.metrics['is_std']:.4f}   [{source}, N = {e.protocol['n']}]"
+        f"{label + ':':<{width + 1}} Inception Score : {e.metrics['is_mean']:.4f} ± {e.metrics['is_std']:.4f}   [{source}, N = {e.protocol['n']}"
+        + (f", diversity {e.metrics['diversity']:.2f}" if "diversity" in e.metrics else "")
+        + "]"
         for label, source, e in rows
     ]
+    lines += [f"warning: {w}" for _, _, e in rows for w in e.warnings if "collapsed" in w]
     lines += [
         "",
         f"protocol: network {protocol['network']} (weights sha256 {protocol['weights_sha256'][:16]}...), "
         f"resize {protocol['resize']}, {protocol['splits']} splits, "
-        f"shuffle seed {protocol['shuffle_seed']}, {checkpoint} checkpoint",
+        f"shuffle seed {protocol['shuffle_seed']}, {checkpoint} checkpoint"
+        + ("; diversity: mean pairwise feature distance relative to the real images' (about 1 for real data; "
+           "below 0.5, or over 20% near-duplicates, flags a collapse)" if real is not None else ""),
     ]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

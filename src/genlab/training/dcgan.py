@@ -26,13 +26,15 @@ from genlab.models.init import initialize_
 from genlab.reporting.architecture import architecture_rows, format_table
 from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import save_grid
+from genlab.training.collapse import SAMPLES as COLLAPSE_SAMPLES, CollapseMonitor
 from genlab.training.run_dir import History, RunDir
 from genlab.training.runtime import autocast, memory_format, optimizer_options, prepare_models, rank_seed
 
 
 def build_generator(cfg: DCGANConfig) -> DCGANGenerator:
     generator = DCGANGenerator(
-        z_dim=cfg.z_dim, image_size=cfg.image_size, width=cfg.width, last_norm=cfg.gen_last_norm
+        z_dim=cfg.z_dim, image_size=cfg.image_size, width=cfg.width, last_norm=cfg.gen_last_norm,
+        last_bias=cfg.gen_last_bias,
     )
     return initialize_(generator, cfg.init)
 
@@ -59,7 +61,8 @@ def fixed_noise(cfg: DCGANConfig, n: int, device: torch.device | str) -> Tensor:
 
 
 class DCGANTrainer:
-    def __init__(self, cfg: DCGANConfig) -> None:
+    def __init__(self, cfg: DCGANConfig, real: Tensor | None = None) -> None:
+        """``real``: a fixed batch of training images (uint8) for the collapse check after every epoch."""
         self.cfg = cfg
         self.device = torch.device(cfg.device)
         torch.manual_seed(cfg.seed)  # PyTorch's default init draws from the global generator
@@ -70,7 +73,9 @@ class DCGANTrainer:
         self.opt_g = make_optimizer(self.gen.parameters(), cfg)
         self.opt_d = make_optimizer(self.disc.parameters(), cfg)
         self.noise = torch.Generator(self.device).manual_seed(rank_seed(cfg.seed + 1))
-        self.fixed_z = fixed_noise(cfg, cfg.grid_size, self.device)
+        # one fixed z batch: its first grid_size images make the grids, all of them the collapse check
+        self.fixed_z = fixed_noise(cfg, max(cfg.grid_size, COLLAPSE_SAMPLES), self.device)
+        self.collapse = CollapseMonitor(real) if real is not None else None
 
     @property
     def models(self) -> dict[str, nn.Module]:
@@ -137,8 +142,11 @@ class DCGANTrainer:
         """DCGAN's learning rates are constant: nothing changes between epochs."""
 
     def report(self, epoch: int, run: RunDir, history: History) -> None:
+        samples = self.sample(self.fixed_z)
         if epoch % self.cfg.sample_every == 0 or epoch == self.cfg.epochs:
-            save_grid(self.sample(self.fixed_z), run.images / f"fake_image-{epoch:03d}.png")
+            save_grid(samples[: self.cfg.grid_size], run.images / f"fake_image-{epoch:03d}.png")
+        if self.collapse is not None:
+            self.collapse(samples, epoch=epoch, run=run, history=history, last=epoch == self.cfg.epochs)
         self._warn_if_discriminator_wins(epoch, history)
         plot_curves(
             history,

@@ -18,6 +18,7 @@ from genlab.errors import GenlabError
 from genlab.registry import choose
 from genlab.training.checkpoint import load_checkpoint, set_rng_state
 from genlab.data.unpaired import DomainImages, Domains, UnpairedImages, check_sizes, open_domains
+from genlab.training.collapse import fixed_real_batch
 from genlab.training.cyclegan import CycleGANTrainer
 from genlab.training.dcgan import DCGANTrainer
 from genlab.training.evaluation import TrainingEvaluator
@@ -50,12 +51,20 @@ def _unpaired_data(cfg: Any) -> tuple[UnpairedImages, Domains]:
     return train, Domains(domains.train_a, domains.train_b, DomainImages(domains.test_a, **test), DomainImages(domains.test_b, **test))
 
 
+def _images_and_real_batch(cfg: Any) -> tuple[InMemoryImages, Any]:
+    """(training images, a fixed batch of them for the collapse check)."""
+    images, _ = _image_data(cfg)
+    return images, fixed_real_batch(images, seed=cfg.seed)
+
+
 # family -> config -> (training dataset, what else its trainer needs)
-DATA: dict[str, Callable[[Any], tuple[Any, Any]]] = {"dcgan": _image_data, "vae": _image_data, "cyclegan": _unpaired_data}
+DATA: dict[str, Callable[[Any], tuple[Any, Any]]] = {
+    "dcgan": _images_and_real_batch, "vae": _image_data, "cyclegan": _unpaired_data,
+}
 
 # family -> (config, that extra or None) -> trainer
 TRAINERS: dict[str, Callable[[Any, Any], Any]] = {
-    "dcgan": lambda cfg, extra: DCGANTrainer(cfg),
+    "dcgan": lambda cfg, real: DCGANTrainer(cfg, real),
     "vae": lambda cfg, holdout: VAETrainer(cfg, holdout),
     "cyclegan": lambda cfg, domains: CycleGANTrainer(cfg, *((domains.test_a, domains.test_b) if domains else ())),
 }

@@ -22,6 +22,7 @@ from genlab.models.vae import ConvVAE
 from genlab.reporting.architecture import architecture_rows, format_table
 from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import interleave, save_grid
+from genlab.training.collapse import SAMPLES as COLLAPSE_SAMPLES, CollapseMonitor
 from genlab.training.run_dir import History, RunDir
 from genlab.training.runtime import autocast, memory_format, optimizer_options, prepare_models, rank_seed
 
@@ -39,8 +40,11 @@ class VAETrainer:
         prepare_models(self.models, cfg)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, **optimizer_options(cfg))
         self.noise = torch.Generator(self.device).manual_seed(rank_seed(cfg.seed + 1))
-        self.fixed_z = torch.randn(cfg.grid_size, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 7919)).to(self.device)
+        # one fixed z batch: its first grid_size images make the prior grids, all of them the collapse check
+        n = max(cfg.grid_size, COLLAPSE_SAMPLES)
+        self.fixed_z = torch.randn(n, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 7919)).to(self.device)
         self.holdout = holdout
+        self.collapse = CollapseMonitor(holdout.images) if holdout is not None and len(holdout) >= 2 else None
         if cfg.beta != 1.0:
             warnings.warn(
                 f"beta = {cfg.beta}: the trained 'loss' is recon + {cfg.beta} * KL, not the negative ELBO; "
@@ -114,12 +118,15 @@ class VAETrainer:
         if self.holdout is not None:
             scores = self.evaluate(self.holdout, seed=cfg.seed + epoch)
             history.append({"step": history.rows[-1]["step"], "epoch": epoch, **{f"val_{k}": v for k, v in scores.items()}})
+        prior = self.sample(self.fixed_z)
         if epoch % cfg.sample_every == 0 or epoch == cfg.epochs:
             if self.holdout is not None:
                 real = self.holdout.images[: cfg.grid_size]
                 pairs = interleave(to_model_range(real).cpu(), self.reconstruct(real).cpu())
                 save_grid(pairs, run.images / f"recon-{epoch:03d}.png", nrow=8)
-            save_grid(self.sample(self.fixed_z), run.images / f"prior-{epoch:03d}.png")
+            save_grid(prior[: cfg.grid_size], run.images / f"prior-{epoch:03d}.png")
+        if self.collapse is not None:
+            self.collapse(prior, epoch=epoch, run=run, history=history, last=epoch == cfg.epochs)
         plot_curves(
             history,
             {"negative ELBO (nats per image)": ["nelbo", "val_nelbo"], "terms (nats per image)": ["recon", "kl", "val_recon", "val_kl"]},
