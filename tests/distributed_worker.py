@@ -9,7 +9,7 @@ import torch
 from genlab.config import build_config, config_to_dict
 from genlab.training.loop import fit
 from genlab.training.run import _batches, _replica, load_data
-from genlab.training.run_dir import History, RunDir
+from genlab.run_dir import History, RunDir
 from genlab.training.runtime import barrier, current, init_from_environment, shutdown
 
 

@@ -11,7 +11,8 @@ from genlab.cli import main
 from genlab.config import build_config
 from genlab.models.dcgan import DCGANDiscriminator
 from genlab.training.cyclegan import CycleGANTrainer
-from genlab.training.dcgan import DCGANTrainer, build_discriminator, build_generator
+from genlab.families.dcgan import build_discriminator, build_generator
+from genlab.training.dcgan import DCGANTrainer
 from genlab.training.run import train
 
 
@@ -142,7 +143,7 @@ def test_hand_in_layout(tmp_path, capsys):
 @pytest.mark.network
 def test_cifar10_train_scores_9_7197_under_the_assignment_protocol(tmp_path):
     from genlab.config import resolve_data_root
-    from genlab.metrics.evaluate import evaluate
+    from genlab.scoring import evaluate
 
     result = evaluate("cifar10-train", network="torchvision", n=50_000, splits=1, batch_size=200,
                       device="cuda" if torch.cuda.is_available() else "cpu", data_root=resolve_data_root("auto"))

@@ -13,7 +13,7 @@ from genlab.data.transforms import to_model_range
 from genlab.metrics.diversity import collapse_check, mean_pairwise_distance, nearest_neighbour_distances
 from genlab.training.collapse import PATIENCE_STEPS, CollapseMonitor, fixed_real_batch
 from genlab.training.dcgan import DCGANTrainer
-from genlab.training.run_dir import History, RunDir
+from genlab.run_dir import History, RunDir
 
 
 def test_mean_pairwise_distance_known_answer():
@@ -107,7 +107,7 @@ def test_dcgan_report_flags_a_constant_generator(tmp_path):
     cfg = build_config("dcgan", preset="smoke", overrides={"device": "cpu", "grid_size": 36})
     real = builtin_digits("train").images[:36]
     trainer = DCGANTrainer(cfg, real)
-    trainer.gen = ConstantGenerator(cfg.z_dim)
+    trainer.model.gen = ConstantGenerator(cfg.z_dim)
     run = RunDir.create(tmp_path / "const", cfg)
     history = History(run.history_path, [{"step": 1.0, "epoch": 2.0, "d_loss": 1.0, "g_loss": 1.0}])
     with pytest.warns(GenlabWarning, match=r"const, epoch 2 \(step 1\): the samples look collapsed"):

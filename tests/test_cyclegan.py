@@ -11,7 +11,7 @@ from genlab.data.unpaired import UnpairedImages, builtin_domains, open_domains
 from genlab.data.images import InMemoryImages
 from genlab.errors import GenlabError
 from genlab.models.cyclegan import PatchDiscriminator, ResnetGenerator
-from genlab.training.checkpoint import load_checkpoint
+from genlab.checkpoint import load_checkpoint
 from genlab.training.cyclegan import CycleGANTrainer
 from genlab.training.image_pool import ImagePool
 from genlab.training.run import resume, train
@@ -241,7 +241,7 @@ def test_translate_command_keeps_names_and_sizes(cyclegan_run, tmp_path, capsys)
 
 
 def test_is_of_the_test_set_translated_b_to_a(cyclegan_run):
-    from genlab.metrics.evaluate import evaluate
+    from genlab.scoring import evaluate
 
     result = evaluate(str(cyclegan_run.root), metrics=("is", "kid"), network="builtin", n=1000, splits=2, kid_subsets=3)
     assert result.protocol["direction"] == "b2a" and result.protocol["n"] == 148  # the built-in test B

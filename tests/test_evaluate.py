@@ -6,7 +6,7 @@ from PIL import Image
 
 from genlab.cli import main
 from genlab.errors import GenlabError
-from genlab.metrics.evaluate import evaluate
+from genlab.scoring import evaluate
 from genlab.metrics.feature_extractors import make_extractor
 from genlab.metrics.inception_score import inception_score_from_logits
 from genlab.training.run import train

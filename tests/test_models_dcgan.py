@@ -4,7 +4,7 @@ from torch import nn
 
 from genlab.config import build_config
 from genlab.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from genlab.training.dcgan import build_discriminator, build_generator
+from genlab.families.dcgan import build_discriminator, build_generator
 
 
 def n_params(module: nn.Module) -> int:

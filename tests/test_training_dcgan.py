@@ -1,13 +1,14 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from genlab.errors import GenlabError
 from genlab.training import dcgan as dcgan_training
-from genlab.training.checkpoint import load_checkpoint
+from genlab.checkpoint import load_checkpoint
 from genlab.training.run import resume, train
 
 
@@ -138,7 +139,7 @@ def test_scores_during_training_keep_best_and_survive_resume(tiny_dcgan, tmp_pat
 
 def test_falling_score_warns_of_collapse(tmp_path):
     from genlab.training.evaluation import TrainingEvaluator
-    from genlab.training.run_dir import History
+    from genlab.run_dir import History
 
     history = History(tmp_path / "h.csv", [{"step": i, "epoch": i, "is_mean": v} for i, v in enumerate([5, 4, 3, 2], 1)])
     with pytest.warns(UserWarning, match="fell for 3 evaluations in a row"):
@@ -146,10 +147,22 @@ def test_falling_score_warns_of_collapse(tmp_path):
 
 
 def test_discriminator_winning_warns(tiny_dcgan, tmp_path):
-    from genlab.training.run_dir import History, RunDir
+    from genlab.run_dir import History, RunDir
 
     trainer = dcgan_training.DCGANTrainer(tiny_dcgan(loss="gan"))
     history = History(tmp_path / "h.csv", [{"step": 1, "epoch": 1, "d_loss": 1e-4, "g_loss": 9.0}])
     run = RunDir(tmp_path)
     with pytest.warns(UserWarning, match="discriminator loss sat near 0 in epoch 1"):
         trainer.report(1, run, history)
+
+
+def test_small_images_are_enlarged_in_grids():
+    from genlab.reporting.grids import grid_image
+
+    images = torch.rand(4, 3, 16, 16) * 2 - 1
+    grid = grid_image(images, nrow=2)
+    assert grid.size == (2 + 2 * 34, 2 + 2 * 34)  # 16 px drawn at 32 px (x2, nearest neighbour)
+    pixels = torch.from_numpy(np.asarray(grid)).permute(2, 0, 1)
+    tile = pixels[:, 2:34, 2:34]
+    torch.testing.assert_close(tile[:, ::2, ::2], tile[:, 1::2, 1::2])  # each source pixel a 2x2 block
+    assert grid_image(torch.zeros(2, 3, 32, 32)).size == (2 + 2 * 34, 36)  # 32 px and larger: as they are

@@ -180,7 +180,7 @@ def run_command(args: argparse.Namespace) -> None:
         from pathlib import Path
 
         from genlab.config import resolve_device
-        from genlab.metrics.evaluate import evaluate
+        from genlab.scoring import evaluate
 
         metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
         protocol = _protocol(args, args.protocol)
@@ -240,7 +240,7 @@ def run_command(args: argparse.Namespace) -> None:
         )
         print(f"genlab: translated {count} images into {args.output}")
     elif args.command == "describe":
-        from genlab.training.run import describe
+        from genlab.runs import describe
 
         print(describe(args.target))
     elif args.command == "demo":
@@ -253,7 +253,7 @@ def run_command(args: argparse.Namespace) -> None:
 
 def _protocol(args: argparse.Namespace, name: str) -> dict[str, Any]:
     """The named protocol's network, n and splits, each overridden by its flag when given."""
-    from genlab.metrics.evaluate import PROTOCOLS
+    from genlab.scoring import PROTOCOLS
     from genlab.registry import choose
 
     protocol = dict(choose(PROTOCOLS, name, "protocol"))

@@ -21,7 +21,7 @@ from genlab.config import DCGANConfig, build_config
 from genlab.errors import GenlabError
 from genlab.reporting.scores import write_report
 from genlab.training.run import train
-from genlab.training.run_dir import History, RunDir
+from genlab.run_dir import History, RunDir
 
 MARKER = ".genlab-demo"
 DEMO_LOSSES = ("gan", "lsgan", "wgan", "wgan-gp")

@@ -1,4 +1,4 @@
-"""Draw samples from a trained run (any family with a ``sample(z)``): one PNG grid, or a folder of PNGs."""
+"""Draw samples from a trained model with a prior (DCGAN, VAE): one PNG grid, or a folder of PNGs; VAE reconstructions."""
 
 from __future__ import annotations
 
@@ -13,16 +13,17 @@ from genlab.data.sources import load_images
 from genlab.data.transforms import to_model_range
 from genlab.errors import GenlabError
 from genlab.reporting.grids import interleave, save_grid, save_images
-from genlab.training.run import load_trained
+from genlab.families import Reconstructor, Sampler
+from genlab.runs import load_model
 
 
-def generate(trainer, n: int, *, seed: int, batch_size: int = 256) -> Iterator[Tensor]:
+def generate(model: Sampler, n: int, *, seed: int, batch_size: int = 256) -> Iterator[Tensor]:
     """Batches of generated images in [-1, 1], ``n`` in all, from latents drawn with ``seed``."""
     noise = torch.Generator().manual_seed(seed)
     done = 0
     while done < n:
         size = min(batch_size, n - done)
-        yield trainer.sample(trainer.latent(size, noise).to(trainer.device)).cpu()
+        yield model.sample(model.latent(size, noise)).cpu()
         done += size
 
 
@@ -30,11 +31,11 @@ def sample(run_dir: str | Path, n: int, out: str | Path, *, checkpoint: str = "l
     """``out`` ending in .png: one grid; otherwise a folder of n PNGs (000000.png, ...)."""
     if n < 1:
         raise GenlabError(f"-n must be at least 1 (got {n})")
-    _, _, trainer = load_trained(run_dir, checkpoint, device)
-    if not hasattr(trainer, "latent"):
+    model = load_model(run_dir, checkpoint, device).model
+    if not isinstance(model, Sampler):
         raise GenlabError(f"{run_dir} holds a translation model, which has no prior to sample; use 'genlab translate'")
     out = Path(out)
-    batches = generate(trainer, n, seed=seed)
+    batches = generate(model, n, seed=seed)
     if out.suffix.lower() == ".png":
         return save_grid(torch.cat(list(batches)), out)
     written = 0
@@ -48,10 +49,11 @@ def sample(run_dir: str | Path, n: int, out: str | Path, *, checkpoint: str = "l
 
 def reconstruct(run_dir: str | Path, input_dir: str | Path, output: str | Path, *, checkpoint: str = "latest", device: str = "cpu", limit: int = 64) -> Path:
     """A grid of (ground truth | reconstruction) pairs for the images of a folder, preprocessed as in training."""
-    _, cfg, trainer = load_trained(run_dir, checkpoint, device)
-    if not hasattr(trainer, "reconstruct"):
+    trained = load_model(run_dir, checkpoint, device)
+    cfg, model = trained.cfg, trained.model
+    if not isinstance(model, Reconstructor):
         raise GenlabError(f"{run_dir} is not a VAE run; reconstruction needs a model trained with 'genlab train vae'")
     crop = dict(crop_size=cfg.crop_size, crop_fraction=cfg.crop_fraction)
     images = load_images(str(input_dir), image_size=cfg.image_size, data_root=cfg.data_root, limit=limit, **crop).images
-    recon = torch.cat([trainer.reconstruct(images[i : i + 256]).cpu() for i in range(0, len(images), 256)])
+    recon = torch.cat([model.reconstruct(images[i : i + 256]).cpu() for i in range(0, len(images), 256)])
     return save_grid(interleave(to_model_range(images), recon), output, nrow=8)

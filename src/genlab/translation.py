@@ -12,14 +12,12 @@ from pathlib import Path
 from PIL import Image
 from tqdm.auto import tqdm
 
-from genlab.config import CycleGANConfig
 from genlab.data.images import ImageFolder
 from genlab.data.transforms import to_uint8
 from genlab.data.unpaired import test_transform
 from genlab.errors import GenlabError
-from genlab.training.run import load_trained
-
-DIRECTIONS = ("a2b", "b2a")
+from genlab.families.cyclegan import DIRECTIONS, CycleGAN
+from genlab.runs import load_model
 
 
 def translate_folder(
@@ -29,8 +27,9 @@ def translate_folder(
     """Translate every image under ``input_dir`` into ``output_dir``; returns the count."""
     if direction not in DIRECTIONS:
         raise GenlabError(f"unknown direction {direction!r}; choose one of {list(DIRECTIONS)}")
-    _, cfg, trainer = load_trained(run_dir, checkpoint, device)
-    if not isinstance(cfg, CycleGANConfig):
+    trained = load_model(run_dir, checkpoint, device)
+    cfg, model = trained.cfg, trained.model
+    if not isinstance(model, CycleGAN):
         raise GenlabError(f"{run_dir} is not a CycleGAN run; translation needs a model trained with 'genlab train cyclegan'")
     folder = ImageFolder(input_dir)
     output_dir = Path(output_dir)
@@ -46,7 +45,7 @@ def translate_folder(
                 )
         else:
             image = test_transform(image, preprocess="resize" if cfg.preprocess == "none" else cfg.preprocess, crop_size=cfg.image_size)
-        out = to_uint8(trainer.translate(image[None], direction))[0].permute(1, 2, 0).cpu().numpy()
+        out = to_uint8(model.translate(image[None], direction))[0].permute(1, 2, 0).cpu().numpy()
         target = output_dir / folder.files[index].relative_to(folder.folder)
         target.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(out).save(target)

@@ -1,7 +1,9 @@
 """Weight initialisation schemes, selectable by name (config field ``init``)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
+import torch
 from torch import nn
 
 from genlab.registry import choose
@@ -34,3 +36,12 @@ INITS: dict[str, Callable[[nn.Module], None]] = {
 def initialize_(module: nn.Module, scheme: str) -> nn.Module:
     choose(INITS, scheme, "initialisation")(module)
     return module
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run the block with the CPU generator seeded (PyTorch's default init draws from it), then give the
+    caller's random state back untouched: building a model never changes the global random stream."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from genlab.reporting.writer import write
-from genlab.training.run_dir import History
+from genlab.run_dir import History
 
 
 def moving_average(values: Sequence[float], window: int) -> np.ndarray:

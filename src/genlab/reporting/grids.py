@@ -14,9 +14,16 @@ from genlab.data.transforms import to_uint8
 from genlab.reporting.writer import write
 
 
+MIN_SHOWN = 32  # images smaller than this are enlarged (nearest neighbour, by a whole factor) so a grid can be seen
+
+
 def grid_image(images: Tensor, *, nrow: int | None = None, padding: int = 2) -> Image.Image:
     nrow = nrow or max(1, int(math.ceil(math.sqrt(images.shape[0]))))
-    grid = make_grid(to_uint8(images.cpu()), nrow=nrow, padding=padding, pad_value=255)
+    pixels = to_uint8(images.cpu())
+    factor = math.ceil(MIN_SHOWN / min(pixels.shape[-2:]))
+    if factor > 1:
+        pixels = pixels.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
+    grid = make_grid(pixels, nrow=nrow, padding=padding, pad_value=255)
     return Image.fromarray(grid.permute(1, 2, 0).numpy())
 
 

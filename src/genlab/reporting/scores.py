@@ -15,9 +15,9 @@ from typing import Any
 from genlab.config import CycleGANConfig, DCGANConfig, VAEConfig
 from genlab.errors import GenlabError
 from genlab.metrics.diversity import collapse_check
-from genlab.metrics.evaluate import Evaluation, evaluate, flag_collapse
+from genlab.scoring import Evaluation, evaluate, flag_collapse
 from genlab.metrics.feature_extractors import make_extractor
-from genlab.training.run_dir import RunDir
+from genlab.run_dir import RunDir
 
 LOSS_NAMES = {"gan": "GAN", "lsgan": "LSGAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP"}
 

@@ -1,1 +1,1 @@
-"""The shared loop (``fit``), run folders, checkpoints, and one training step per family."""
+"""Training: the shared loop (``fit``), one training step per family built on its model (``genlab.families``), and starting or resuming a run."""

@@ -21,7 +21,7 @@ from torch import Tensor
 from genlab.data.images import GenlabWarning, InMemoryImages
 from genlab.data.transforms import to_model_range
 from genlab.metrics.diversity import Collapse, collapse_check
-from genlab.training.run_dir import History, RunDir
+from genlab.run_dir import History, RunDir
 
 SAMPLES = 64  # generated and real images compared after every epoch
 PATIENCE_STEPS = 1000

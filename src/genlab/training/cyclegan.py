@@ -22,34 +22,27 @@ from torch.utils.data import Dataset
 from genlab.config import CycleGANConfig
 from genlab.data.transforms import to_model_range
 from genlab.losses.adversarial import bce_target_loss, least_squares_target_loss
-from genlab.models.cyclegan import PatchDiscriminator, ResnetGenerator
-from genlab.models.init import initialize_
-from genlab.reporting.architecture import architecture_rows, format_table
+from genlab.families import load_weights
+from genlab.families.cyclegan import CycleGAN
 from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import save_grid
 from genlab.training.image_pool import ImagePool
-from genlab.training.run_dir import History, RunDir
+from genlab.run_dir import History, RunDir
 from genlab.training.runtime import autocast, memory_format, optimizer_options, prepare_models, rank_seed
 from genlab.training.schedules import linear_decay_factor
 
 TARGET_LOSSES = {"lsgan": least_squares_target_loss, "gan": bce_target_loss}
 
 
-def build_generator(cfg: CycleGANConfig) -> ResnetGenerator:
-    return initialize_(ResnetGenerator(width=cfg.width, n_blocks=cfg.n_blocks), cfg.init)
-
-
-def build_discriminator(cfg: CycleGANConfig) -> PatchDiscriminator:
-    return initialize_(PatchDiscriminator(width=cfg.width), cfg.init)
-
-
 class CycleGANTrainer:
-    def __init__(self, cfg: CycleGANConfig, test_a: Dataset | None = None, test_b: Dataset | None = None) -> None:
+    def __init__(
+        self, cfg: CycleGANConfig, test_a: Dataset | None = None, test_b: Dataset | None = None, *, model: CycleGAN | None = None
+    ) -> None:
+        """Trains ``model`` (by default a new one built from ``cfg``); ``test_a``/``test_b``: the grids' test images."""
         self.cfg = cfg
         self.device = torch.device(cfg.device)
-        torch.manual_seed(cfg.seed)
-        self.gen_a2b, self.gen_b2a = build_generator(cfg).to(self.device), build_generator(cfg).to(self.device)
-        self.disc_a, self.disc_b = build_discriminator(cfg).to(self.device), build_discriminator(cfg).to(self.device)
+        self.model = model or CycleGAN(cfg)
+        self.gen_a2b, self.gen_b2a, self.disc_a, self.disc_b = self.model.networks.values()
         prepare_models(self.models, cfg)
         adam = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **optimizer_options(cfg))
         self.opt_g = torch.optim.Adam(itertools.chain(self.gen_a2b.parameters(), self.gen_b2a.parameters()), **adam)
@@ -65,7 +58,7 @@ class CycleGANTrainer:
 
     @property
     def models(self) -> dict[str, nn.Module]:
-        return {"gen_a2b": self.gen_a2b, "gen_b2a": self.gen_b2a, "disc_a": self.disc_a, "disc_b": self.disc_b}
+        return self.model.networks
 
     @property
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -112,20 +105,12 @@ class CycleGANTrainer:
         out.update(g_loss=g_loss.detach(), d_a_loss=d_a.detach(), d_b_loss=d_b.detach(), d_loss=(d_a + d_b).detach())
         return out
 
-    @torch.no_grad()
-    def translate(self, images: Tensor, direction: str) -> Tensor:
-        """uint8 or [-1, 1] images -> translated images in [-1, 1] (eval mode)."""
-        generator = {"a2b": self.gen_a2b, "b2a": self.gen_b2a}[direction]
-        generator.eval()
-        x = to_model_range(images, self.device) if images.dtype == torch.uint8 else images.to(self.device)
-        return generator(x)
-
     def _save_translations(self, epoch: int, run: RunDir) -> None:
         for name, direction, back, real in (("fakeA2B", "a2b", "b2a", self.fixed_a), ("fakeB2A", "b2a", "a2b", self.fixed_b)):
             if real is None:
                 continue
-            translated = self.translate(real, direction)
-            reconstructed = self.translate(translated, back)
+            translated = self.model.translate(real, direction)
+            reconstructed = self.model.translate(translated, back)
             rows = torch.cat([to_model_range(real).cpu(), translated.cpu(), reconstructed.cpu()])  # real | translated | rec
             save_grid(rows, run.images / f"{name}-{epoch:03d}.png", nrow=real.shape[0])
 
@@ -147,15 +132,6 @@ class CycleGANTrainer:
             window=self.cfg.smooth_window,
         )
 
-    def describe(self) -> str:
-        x = torch.zeros(1, 3, self.cfg.image_size, self.cfg.image_size, device=self.device)
-        return "\n".join(
-            [
-                format_table("CycleGAN generator (each direction)", architecture_rows(self.gen_a2b, lambda m: m(x))),
-                format_table("CycleGAN discriminator (each domain)", architecture_rows(self.disc_a, lambda m: m(x))),
-            ]
-        )
-
     def state_dict(self) -> dict[str, Any]:
         return {
             "models": {name: model.state_dict() for name, model in self.models.items()},
@@ -165,8 +141,7 @@ class CycleGANTrainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name, model in self.models.items():
-            model.load_state_dict(state["models"][name])
+        load_weights(self.model, state["models"])
         self.opt_g.load_state_dict(state["optimizers"]["generators"])
         self.opt_d.load_state_dict(state["optimizers"]["discriminators"])
         self.schedulers[0].load_state_dict(state["schedulers"]["generators"])

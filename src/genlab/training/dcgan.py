@@ -21,29 +21,13 @@ from genlab.config import DCGANConfig
 from genlab.data.images import GenlabWarning
 from genlab.data.transforms import to_model_range
 from genlab.losses.adversarial import clip_weights_, get_loss, gradient_penalty
-from genlab.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from genlab.models.init import initialize_
-from genlab.reporting.architecture import architecture_rows, format_table
+from genlab.families import load_weights
+from genlab.families.dcgan import DCGAN, fixed_noise
 from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import save_grid
 from genlab.training.collapse import SAMPLES as COLLAPSE_SAMPLES, CollapseMonitor
-from genlab.training.run_dir import History, RunDir
+from genlab.run_dir import History, RunDir
 from genlab.training.runtime import autocast, memory_format, optimizer_options, prepare_models, rank_seed
-
-
-def build_generator(cfg: DCGANConfig) -> DCGANGenerator:
-    generator = DCGANGenerator(
-        z_dim=cfg.z_dim, image_size=cfg.image_size, width=cfg.width, last_norm=cfg.gen_last_norm,
-        last_bias=cfg.gen_last_bias,
-    )
-    return initialize_(generator, cfg.init)
-
-
-def build_discriminator(cfg: DCGANConfig) -> DCGANDiscriminator:
-    discriminator = DCGANDiscriminator(
-        image_size=cfg.image_size, width=cfg.width, norm=cfg.critic_norm, last_bias=cfg.disc_last_bias
-    )
-    return initialize_(discriminator, cfg.init)
 
 
 def make_optimizer(params, cfg: DCGANConfig) -> torch.optim.Optimizer:
@@ -54,20 +38,14 @@ def make_optimizer(params, cfg: DCGANConfig) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
 
 
-def fixed_noise(cfg: DCGANConfig, n: int, device: torch.device | str) -> Tensor:
-    """The same z batch for every grid of a run (a function of the seed only)."""
-    generator = torch.Generator().manual_seed(cfg.seed + 7919)
-    return torch.randn(n, cfg.z_dim, 1, 1, generator=generator).to(device)
-
-
 class DCGANTrainer:
-    def __init__(self, cfg: DCGANConfig, real: Tensor | None = None) -> None:
-        """``real``: a fixed batch of training images (uint8) for the collapse check after every epoch."""
+    def __init__(self, cfg: DCGANConfig, real: Tensor | None = None, *, model: DCGAN | None = None) -> None:
+        """Trains ``model`` (by default a new one built from ``cfg``); ``real``: a fixed batch of training
+        images (uint8) for the collapse check after every epoch."""
         self.cfg = cfg
         self.device = torch.device(cfg.device)
-        torch.manual_seed(cfg.seed)  # PyTorch's default init draws from the global generator
-        self.gen = build_generator(cfg).to(self.device)
-        self.disc = build_discriminator(cfg).to(self.device)
+        self.model = model or DCGAN(cfg)
+        self.gen, self.disc = self.model.gen, self.model.disc
         prepare_models(self.models, cfg)
         self.loss = get_loss(cfg.loss)
         self.opt_g = make_optimizer(self.gen.parameters(), cfg)
@@ -79,7 +57,7 @@ class DCGANTrainer:
 
     @property
     def models(self) -> dict[str, nn.Module]:
-        return {"generator": self.gen, "discriminator": self.disc}
+        return self.model.networks
 
     @property
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -120,29 +98,11 @@ class DCGANTrainer:
             out["g_loss"] = g_loss.detach()
         return out
 
-    @torch.no_grad()
-    def sample(self, z: Tensor) -> Tensor:
-        self.gen.eval()
-        return self.gen(z)
-
-    def latent(self, n: int, generator: torch.Generator) -> Tensor:
-        return torch.randn(n, self.cfg.z_dim, 1, 1, generator=generator)
-
-    def describe(self) -> str:
-        z = torch.zeros(2, self.cfg.z_dim, 1, 1, device=self.device)
-        x = torch.zeros(2, 3, self.cfg.image_size, self.cfg.image_size, device=self.device)
-        return "\n".join(
-            [
-                format_table("DCGAN generator", architecture_rows(self.gen, lambda m: m(z))),
-                format_table("DCGAN discriminator", architecture_rows(self.disc, lambda m: m(x))),
-            ]
-        )
-
     def end_epoch(self, epoch: int) -> None:
         """DCGAN's learning rates are constant: nothing changes between epochs."""
 
     def report(self, epoch: int, run: RunDir, history: History) -> None:
-        samples = self.sample(self.fixed_z)
+        samples = self.model.sample(self.fixed_z)
         if epoch % self.cfg.sample_every == 0 or epoch == self.cfg.epochs:
             save_grid(samples[: self.cfg.grid_size], run.images / f"fake_image-{epoch:03d}.png")
         if self.collapse is not None:
@@ -177,8 +137,7 @@ class DCGANTrainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name, model in self.models.items():
-            model.load_state_dict(state["models"][name])
+        load_weights(self.model, state["models"])
         self.opt_g.load_state_dict(state["optimizers"]["generator"])
         self.opt_d.load_state_dict(state["optimizers"]["discriminator"])
         for optimizer in (self.opt_g, self.opt_d):  # the config's rate wins (resume --lr); DCGAN's is constant

@@ -13,12 +13,13 @@ from typing import Any
 
 from genlab.data.images import GenlabWarning
 from genlab.data.transforms import to_uint8
-from genlab.metrics.evaluate import EVAL_DATASETS, features_of, open_source
+from genlab.sampling import generate
+from genlab.scoring import EVAL_DATASETS, features_of, open_source
 from genlab.metrics.feature_extractors import extract, make_extractor
 from genlab.metrics.inception_score import inception_score_from_logits
 from genlab.metrics.kid import kernel_inception_distance
 from genlab.reporting.curves import plot_curves
-from genlab.training.run_dir import History, RunDir
+from genlab.run_dir import History, RunDir
 
 DATA_TO_REFERENCE = {"builtin": "builtin", "cifar10": "cifar10-train"}
 
@@ -44,9 +45,7 @@ class TrainingEvaluator:
         return epoch % self.every == 0 or epoch == last_epoch
 
     def __call__(self, trainer: Any, epoch: int, run: RunDir, history: History) -> dict[str, float]:
-        from genlab.sampling import generate
-
-        images = (to_uint8(x) for x in generate(trainer, self.n, seed=self.seed))
+        images = (to_uint8(x) for x in generate(trainer.model, self.n, seed=self.seed))
         ours = extract(self.extractor, images, total=self.n, desc="scoring")
         is_mean, is_std = inception_score_from_logits(ours.logits, splits=min(10, self.n))
         size = min(1000, self.n, self.reference.pool.shape[0])

@@ -21,8 +21,8 @@ from genlab import __version__
 from genlab.data.loader import EpochBatches
 from genlab.errors import GenlabError
 from genlab.reporting.writer import background_writes
-from genlab.training.checkpoint import rng_state, save_atomic
-from genlab.training.run_dir import History, RunDir
+from genlab.checkpoint import rng_state, save_atomic
+from genlab.run_dir import History, RunDir
 from genlab.training.runtime import broadcast_buffers, current
 
 

@@ -7,59 +7,31 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch.utils.data import Subset
-
 from genlab.config import config_to_dict, family_of, format_config, resolve_device, save_config, validate
 from genlab.data.images import InMemoryImages
-from genlab.data.loader import EpochBatches, split_holdout
-from genlab.data.sources import load_images
+from genlab.data.loader import EpochBatches
+from genlab.data.run_data import image_data, unpaired_data
 from genlab.errors import GenlabError
 from genlab.registry import choose
-from genlab.training.checkpoint import load_checkpoint, set_rng_state
-from genlab.data.unpaired import DomainImages, Domains, UnpairedImages, check_sizes, open_domains
+from genlab.run_dir import History, RunDir
+from genlab.checkpoint import load_checkpoint, set_rng_state
 from genlab.training.collapse import fixed_real_batch
 from genlab.training.cyclegan import CycleGANTrainer
 from genlab.training.dcgan import DCGANTrainer
 from genlab.training.evaluation import TrainingEvaluator
 from genlab.training.loop import fit
-from genlab.training.run_dir import History, RunDir
 from genlab.training.runtime import barrier, current, replicate
 from genlab.training.vae import VAETrainer
 
-def _image_data(cfg: Any) -> tuple[InMemoryImages, InMemoryImages | None]:
-    """(training images, held-out images or None), preprocessed as the config says."""
-    crop = {k: getattr(cfg, k) for k in ("crop_size", "crop_fraction") if hasattr(cfg, k)}
-    images = load_images(cfg.data, image_size=cfg.image_size, data_root=cfg.data_root, limit=cfg.limit, **crop)
-    holdout = getattr(cfg, "holdout", 0.0)
-    return split_holdout(images, holdout, seed=cfg.seed) if holdout else (images, None)
-
-
-def _unpaired_data(cfg: Any) -> tuple[UnpairedImages, Domains]:
-    """(unpaired training pairs, the four domains with the test sets preprocessed for testing)."""
-    domains = open_domains(
-        cfg.data, domain_a=cfg.domain_a, domain_b=cfg.domain_b, test_fraction=cfg.test_fraction, seed=cfg.seed,
-        data_root=cfg.data_root,
-    )
-    check_sizes(domains, preprocess=cfg.preprocess, crop_size=cfg.image_size)
-    first = lambda images: Subset(images, range(min(cfg.limit, len(images)))) if cfg.limit else images  # noqa: E731
-    train = UnpairedImages(
-        first(domains.train_a), first(domains.train_b), seed=cfg.seed, preprocess=cfg.preprocess,
-        load_size=cfg.load_size, crop_size=cfg.image_size, flip=cfg.flip,
-    )
-    test = dict(preprocess=cfg.preprocess, crop_size=cfg.image_size)
-    return train, Domains(domains.train_a, domains.train_b, DomainImages(domains.test_a, **test), DomainImages(domains.test_b, **test))
-
-
 def _images_and_real_batch(cfg: Any) -> tuple[InMemoryImages, Any]:
     """(training images, a fixed batch of them for the collapse check)."""
-    images, _ = _image_data(cfg)
+    images, _ = image_data(cfg)
     return images, fixed_real_batch(images, seed=cfg.seed)
 
 
 # family -> config -> (training dataset, what else its trainer needs)
 DATA: dict[str, Callable[[Any], tuple[Any, Any]]] = {
-    "dcgan": _images_and_real_batch, "vae": _image_data, "cyclegan": _unpaired_data,
+    "dcgan": _images_and_real_batch, "vae": image_data, "cyclegan": unpaired_data,
 }
 
 # family -> (config, that extra or None) -> trainer
@@ -102,7 +74,7 @@ def train(cfg: Any, out: str | Path, *, quiet: bool = False) -> RunDir:
     evaluator = TrainingEvaluator(cfg) if getattr(cfg, "eval_every", 0) and main else None
     if main:
         run = RunDir.create(out, cfg)
-        architecture = trainer.describe()
+        architecture = trainer.model.describe()
         (run.root / "architecture.md").write_text(architecture)
         if not quiet:
             print(f"genlab: training {family_of(cfg)} into {run.root} with\n{format_config(cfg)}\n\n{architecture}", flush=True)
@@ -149,26 +121,3 @@ def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quie
         evaluator=TrainingEvaluator(cfg) if getattr(cfg, "eval_every", 0) and main else None, best=checkpoint.get("best"),
     )
     return run
-
-
-def load_trained(run_dir: str | Path, checkpoint: str = "latest", device: str = "cpu") -> tuple[RunDir, Any, Any]:
-    """(run, config, trainer) with the models of a checkpoint loaded, on ``device``, for inference."""
-    run = RunDir.open(run_dir)
-    cfg = dataclasses.replace(run.config(), device=device)
-    state = load_checkpoint(run.checkpoint(checkpoint), map_location=device)
-    trainer = make_trainer(cfg)
-    for name, model in trainer.models.items():
-        model.load_state_dict(state["trainer"]["models"][name])
-    return run, cfg, trainer
-
-
-@torch.no_grad()
-def describe(target: str) -> str:
-    """The architecture tables of a run folder's models, or of a family's default models."""
-    from genlab.config import FAMILIES, build_config
-
-    if target in FAMILIES:
-        cfg = build_config(target, overrides={"device": "cpu"})
-    else:
-        cfg = dataclasses.replace(RunDir.open(target).config(), device="cpu")
-    return make_trainer(cfg).describe()

@@ -18,27 +18,24 @@ from genlab.config import VAEConfig
 from genlab.data.images import GenlabWarning, InMemoryImages
 from genlab.data.transforms import to_model_range
 from genlab.losses.elbo import bits_per_dim, negative_elbo
-from genlab.models.vae import ConvVAE
-from genlab.reporting.architecture import architecture_rows, format_table
+from genlab.families import load_weights
+from genlab.families.vae import VAE
 from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import interleave, save_grid
 from genlab.training.collapse import SAMPLES as COLLAPSE_SAMPLES, CollapseMonitor
-from genlab.training.run_dir import History, RunDir
+from genlab.run_dir import History, RunDir
 from genlab.training.runtime import autocast, memory_format, optimizer_options, prepare_models, rank_seed
 
 
-def build_vae(cfg: VAEConfig) -> ConvVAE:
-    return ConvVAE(image_size=cfg.image_size, latent_dim=cfg.latent_dim, width=cfg.width)
-
-
 class VAETrainer:
-    def __init__(self, cfg: VAEConfig, holdout: InMemoryImages | None = None) -> None:
+    def __init__(self, cfg: VAEConfig, holdout: InMemoryImages | None = None, *, model: VAE | None = None) -> None:
+        """Trains ``model`` (by default a new one built from ``cfg``); ``holdout``: the held-out images."""
         self.cfg = cfg
         self.device = torch.device(cfg.device)
-        torch.manual_seed(cfg.seed)
-        self.model = build_vae(cfg).to(self.device)
+        self.model = model or VAE(cfg)
+        self.vae = self.model.vae
         prepare_models(self.models, cfg)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, **optimizer_options(cfg))
+        self.opt = torch.optim.Adam(self.vae.parameters(), lr=cfg.lr, **optimizer_options(cfg))
         self.noise = torch.Generator(self.device).manual_seed(rank_seed(cfg.seed + 1))
         # one fixed z batch: its first grid_size images make the prior grids, all of them the collapse check
         n = max(cfg.grid_size, COLLAPSE_SAMPLES)
@@ -55,7 +52,7 @@ class VAETrainer:
 
     @property
     def models(self) -> dict[str, nn.Module]:
-        return {"vae": self.model}
+        return self.model.networks
 
     @property
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -65,14 +62,14 @@ class VAETrainer:
         cfg = self.cfg
         x = to_model_range(batch, self.device, memory_format(cfg))
         with autocast(cfg):
-            logits, mu, logvar = self.model(x, generator=generator)
+            logits, mu, logvar = self.vae(x, generator=generator)
         # the objective in fp32: sums over thousands of pixels
         return negative_elbo(
             logits.float(), (x + 1) / 2, mu.float(), logvar.float(), likelihood=cfg.likelihood, sigma=cfg.sigma, beta=cfg.beta
         )
 
     def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
-        self.model.train()
+        self.vae.train()
         terms = self._terms(batch, self.noise)
         self.opt.zero_grad(set_to_none=True)
         terms.loss.backward()
@@ -82,7 +79,7 @@ class VAETrainer:
     @torch.no_grad()
     def evaluate(self, images: InMemoryImages, *, seed: int = 0, batch_size: int = 256) -> dict[str, float]:
         """Mean negative ELBO and its terms over ``images`` (one posterior sample each, seeded)."""
-        self.model.eval()
+        self.vae.eval()
         generator = torch.Generator(self.device).manual_seed(seed)
         sums = {"nelbo": 0.0, "recon": 0.0, "kl": 0.0}
         for start in range(0, len(images), batch_size):
@@ -94,22 +91,6 @@ class VAETrainer:
         means["bpd"] = bits_per_dim(means["nelbo"], images.images[0].numel())
         return means
 
-    @torch.no_grad()
-    def sample(self, z: Tensor) -> Tensor:
-        """Decoder means for z, as images in [-1, 1]."""
-        self.model.eval()
-        return torch.sigmoid(self.model.decode(z.view(z.shape[0], -1))) * 2 - 1
-
-    @torch.no_grad()
-    def reconstruct(self, batch: Tensor) -> Tensor:
-        """uint8 images -> decoder means at the posterior mean z = mu, in [-1, 1]."""
-        self.model.eval()
-        mu, _ = self.model.encode(to_model_range(batch, self.device))
-        return self.sample(mu)
-
-    def latent(self, n: int, generator: torch.Generator) -> Tensor:
-        return torch.randn(n, self.cfg.latent_dim, generator=generator)
-
     def end_epoch(self, epoch: int) -> None:
         """The VAE's learning rate is constant: nothing changes between epochs."""
 
@@ -118,11 +99,11 @@ class VAETrainer:
         if self.holdout is not None:
             scores = self.evaluate(self.holdout, seed=cfg.seed + epoch)
             history.append({"step": history.rows[-1]["step"], "epoch": epoch, **{f"val_{k}": v for k, v in scores.items()}})
-        prior = self.sample(self.fixed_z)
+        prior = self.model.sample(self.fixed_z)
         if epoch % cfg.sample_every == 0 or epoch == cfg.epochs:
             if self.holdout is not None:
                 real = self.holdout.images[: cfg.grid_size]
-                pairs = interleave(to_model_range(real).cpu(), self.reconstruct(real).cpu())
+                pairs = interleave(to_model_range(real).cpu(), self.model.reconstruct(real).cpu())
                 save_grid(pairs, run.images / f"recon-{epoch:03d}.png", nrow=8)
             save_grid(prior[: cfg.grid_size], run.images / f"prior-{epoch:03d}.png")
         if self.collapse is not None:
@@ -135,20 +116,16 @@ class VAETrainer:
             unsmoothed=("val_nelbo", "val_recon", "val_kl"),
         )
 
-    def describe(self) -> str:
-        x = torch.zeros(1, 3, self.cfg.image_size, self.cfg.image_size, device=self.device)
-        return format_table("VAE (encoder, then decoder)", architecture_rows(self.model, lambda m: m(x)))
-
     def state_dict(self) -> dict[str, Any]:
         return {
-            "models": {"vae": self.model.state_dict()},
+            "models": {name: network.state_dict() for name, network in self.models.items()},
             "optimizers": {"vae": self.opt.state_dict()},
             "schedulers": {},
             "noise_rng": self.noise.get_state(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["models"]["vae"])
+        load_weights(self.model, state["models"])
         self.opt.load_state_dict(state["optimizers"]["vae"])
         for group in self.opt.param_groups:
             group["lr"] = self.cfg.lr

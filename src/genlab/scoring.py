@@ -1,36 +1,40 @@
 """Scoring a run, a folder of images or a dataset: images -> features -> statistics -> metrics.
 
+This module sits above ``genlab.runs`` (trained models) and ``genlab.metrics`` (the maths,
+the feature extractors and the feature cache).
+
 Every result carries its protocol (network, weights sha256, resize, N, splits,
 shuffle seed, checkpoint, reference) and warnings, so numbers can be compared
-honestly. Reference features are cached under ``$GENLAB_CACHE/stats`` (default
-``~/.cache/genlab/stats``), keyed by dataset, network, weights hash, N and resize.
+honestly. Reference features are cached (``genlab.metrics.feature_cache``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from genlab.config import resolve_data_root
+from genlab.config import CycleGANConfig, load_config, resolve_data_root
 from genlab.data.builtin import builtin_digits
 from genlab.data.cifar10 import load_cifar10
 from genlab.data.images import ImageFolder, InMemoryImages
+from genlab.data.run_data import test_domains
 from genlab.data.transforms import to_uint8
 from genlab.errors import GenlabError
+from genlab.families.cyclegan import DIRECTIONS
 from genlab.metrics.diversity import Collapse, collapse_check
-from genlab.metrics.feature_extractors import FeatureExtractor, Features, extract, make_extractor
+from genlab.metrics.feature_cache import cached_features
+from genlab.metrics.feature_extractors import FeatureExtractor, Features, make_extractor
 from genlab.metrics.fid import feature_statistics, fid_from_stats
 from genlab.metrics.inception_score import inception_score_from_logits
 from genlab.metrics.kid import kernel_inception_distance
+from genlab.runs import load_model
+from genlab.sampling import generate
 
 METRICS = ("is", "fid", "kid")
 
@@ -48,10 +52,6 @@ EVAL_DATASETS: dict[str, Callable[[str], InMemoryImages]] = {
     "cifar10-train": lambda root: load_cifar10(root, "train"),
     "cifar10-test": lambda root: load_cifar10(root, "test"),
 }
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("GENLAB_CACHE") or Path.home() / ".cache" / "genlab").expanduser() / "stats"
 
 
 @dataclass
@@ -88,14 +88,15 @@ def cyclegan_sources(
     run_dir: str | Path, *, direction: str, n: int, batch_size: int, checkpoint: str, device: str
 ) -> tuple[ImageSource, ImageSource]:
     """(the test set translated in ``direction``, the real test set of the target domain)."""
-    from genlab.training.run import load_data, load_trained
-
-    run, cfg, trainer = load_trained(run_dir, checkpoint, device)
-    _, domains = load_data(cfg)
-    source, target = (domains.test_b, domains.test_a) if direction == "b2a" else (domains.test_a, domains.test_b)
+    if direction not in DIRECTIONS:
+        raise GenlabError(f"unknown direction {direction!r}; choose one of {list(DIRECTIONS)}")
+    trained = load_model(run_dir, checkpoint, device)
+    run, cfg, model = trained.run, trained.cfg, trained.model
+    test_a, test_b = test_domains(cfg)
+    source, target = (test_b, test_a) if direction == "b2a" else (test_a, test_b)
     count = min(n, len(source))
     translated = lambda: (  # noqa: E731
-        to_uint8(trainer.translate(x, direction)).cpu() for x in _stacked(source, count, batch_size, f"{run.root}'s test set")()
+        to_uint8(model.translate(x, direction)).cpu() for x in _stacked(source, count, batch_size, f"{run.root}'s test set")()
     )
     real_n = min(n, len(target))
     domain = "A" if direction == "b2a" else "B"
@@ -113,17 +114,13 @@ def open_source(
     """A run folder (samples from its generator; a CycleGAN's translated test set), a named dataset, or a folder of images."""
     path = Path(source).expanduser()
     if (path / "config.json").is_file():
-        from genlab.config import CycleGANConfig, load_config
-        from genlab.sampling import generate
-        from genlab.training.run import load_trained
-
-        if isinstance(load_config(path / "config.json"), CycleGANConfig):
+        if _is_cyclegan_run(source):
             return cyclegan_sources(path, direction=direction, n=n, batch_size=batch_size, checkpoint=checkpoint, device=device)[0]
-        run, _, trainer = load_trained(path, checkpoint, device)
+        trained = load_model(path, checkpoint, device)
         return ImageSource(
-            f"{run.root} ({checkpoint} checkpoint, seed {seed})",
+            f"{trained.run.root} ({checkpoint} checkpoint, seed {seed})",
             n,
-            lambda: (to_uint8(x) for x in generate(trainer, n, seed=seed, batch_size=batch_size)),
+            lambda: (to_uint8(x) for x in generate(trained.model, n, seed=seed, batch_size=batch_size)),
             checkpoint=checkpoint,
         )
     if source in EVAL_DATASETS:
@@ -141,21 +138,7 @@ def open_source(
 
 def features_of(source: ImageSource, extractor: FeatureExtractor, desc: str) -> Features:
     """Features of a source; real images' features are cached on disk."""
-    cache = None
-    if source.cache_key is not None:
-        key = "|".join([source.cache_key, extractor.name, extractor.weights_sha256, extractor.resize])
-        digest = hashlib.sha1(key.encode()).hexdigest()[:16]
-        cache = cache_dir() / f"{extractor.name}-{Path(source.description).name}-{source.n}-{digest}.npz"
-        if cache.is_file():
-            with np.load(cache) as data:
-                return Features(torch.from_numpy(data["logits"]), torch.from_numpy(data["pool"]))
-    features = extract(extractor, source.batches(), total=source.n, desc=desc)
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(cache.name + ".tmp.npz")
-        np.savez(tmp, logits=features.logits.numpy(), pool=features.pool.numpy())
-        tmp.replace(cache)
-    return features
+    return cached_features(extractor, source.batches, n=source.n, key=source.cache_key, name=source.description, desc=desc)
 
 
 @dataclass
@@ -274,8 +257,6 @@ def flag_collapse(result: Evaluation, check: Collapse) -> None:
         result.warnings.append(f"{result.source}: the samples look collapsed: {check.describe()}")
 
 
-def _is_cyclegan_run(source: str) -> bool:
-    from genlab.config import CycleGANConfig, load_config
-
+def _is_cyclegan_run(source: str | Path) -> bool:
     config = Path(source).expanduser() / "config.json"
     return config.is_file() and isinstance(load_config(config), CycleGANConfig)

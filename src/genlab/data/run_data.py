@@ -1,0 +1,43 @@
+"""The data of a run, as its config describes it: images (and a held-out split) or unpaired domains."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch.utils.data import Subset
+
+from genlab.config import CycleGANConfig, DCGANConfig, VAEConfig
+from genlab.data.images import InMemoryImages
+from genlab.data.loader import split_holdout
+from genlab.data.sources import load_images
+from genlab.data.unpaired import DomainImages, Domains, UnpairedImages, check_sizes, open_domains
+
+
+def image_data(cfg: DCGANConfig | VAEConfig) -> tuple[InMemoryImages, InMemoryImages | None]:
+    """(training images, held-out images or None), preprocessed as the config says."""
+    crop = {k: getattr(cfg, k) for k in ("crop_size", "crop_fraction") if hasattr(cfg, k)}
+    images = load_images(cfg.data, image_size=cfg.image_size, data_root=cfg.data_root, limit=cfg.limit, **crop)
+    holdout = getattr(cfg, "holdout", 0.0)
+    return split_holdout(images, holdout, seed=cfg.seed) if holdout else (images, None)
+
+
+def unpaired_data(cfg: CycleGANConfig) -> tuple[UnpairedImages, Domains]:
+    """(unpaired training pairs, the four domains with the test sets preprocessed for testing)."""
+    domains = open_domains(
+        cfg.data, domain_a=cfg.domain_a, domain_b=cfg.domain_b, test_fraction=cfg.test_fraction, seed=cfg.seed,
+        data_root=cfg.data_root,
+    )
+    check_sizes(domains, preprocess=cfg.preprocess, crop_size=cfg.image_size)
+    first = lambda images: Subset(images, range(min(cfg.limit, len(images)))) if cfg.limit else images  # noqa: E731
+    train = UnpairedImages(
+        first(domains.train_a), first(domains.train_b), seed=cfg.seed, preprocess=cfg.preprocess,
+        load_size=cfg.load_size, crop_size=cfg.image_size, flip=cfg.flip,
+    )
+    test = dict(preprocess=cfg.preprocess, crop_size=cfg.image_size)
+    return train, Domains(domains.train_a, domains.train_b, DomainImages(domains.test_a, **test), DomainImages(domains.test_b, **test))
+
+
+def test_domains(cfg: CycleGANConfig) -> tuple[Any, Any]:
+    """A CycleGAN run's (test A, test B), preprocessed for testing."""
+    _, domains = unpaired_data(cfg)
+    return domains.test_a, domains.test_b
