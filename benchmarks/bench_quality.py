@@ -46,7 +46,7 @@ from genlab.data.loader import EpochBatches, split_holdout
 from genlab.data.sources import load_images
 from genlab.data.unpaired import UnpairedImages, open_domains
 from genlab.demo import DEMO_CYCLEGAN, DEMO_CYCLEGAN_EPOCHS, DEMO_VAE, DEMO_VAE_EPOCHS, demo_dcgan_config
-from genlab.metrics.diversity import collapse_check
+from genlab.metrics.diversity import MIN_DIVERSITY, collapse_check
 from genlab.metrics.feature_extractors import extract, make_extractor
 from genlab.metrics.fid import feature_statistics, fid_from_stats
 from genlab.metrics.inception_score import inception_score_from_logits
@@ -338,7 +338,11 @@ def run_genlab(case: Case, folder: Path) -> tuple[Callable[[Tensor], Tensor], in
     return model.sample, steps
 
 
-def verdict(ratio: float) -> str:
+def verdict(ours: dict[str, float], theirs: dict[str, float]) -> str:
+    """On the IS ratio; two collapsed runs (diversity < 0.5) are not ranked by their IS."""
+    if ours["diversity"] < MIN_DIVERSITY and theirs["diversity"] < MIN_DIVERSITY:
+        return "both collapsed"
+    ratio = ours["is"] / theirs["is"]
     return "tie" if abs(ratio - 1) <= TIE else ("win" if ratio > 1 else "loses")
 
 
@@ -380,7 +384,7 @@ def main() -> None:
             row = (
                 case.name, str(steps), f"{ours['is']:.2f}", f"{theirs['is']:.2f}", f"{ratio:.2f}",
                 f"{ours['kid']:.0f}", f"{theirs['kid']:.0f}", f"{ours['fid']:.1f}", f"{theirs['fid']:.1f}",
-                f"{ours['diversity']:.2f}/{theirs['diversity']:.2f}", f"{genlab_min:.1f}/{ref_min:.1f}", verdict(ratio),
+                f"{ours['diversity']:.2f}/{theirs['diversity']:.2f}", f"{genlab_min:.1f}/{ref_min:.1f}", verdict(ours, theirs),
             )
             rows.append(row)
             print(" | ".join(row), flush=True)

@@ -16,7 +16,7 @@ from PIL import Image
 from genlab.data.builtin import builtin_digits
 from genlab.data.cifar10 import load_cifar10
 from genlab.data.download import download
-from genlab.data.images import GenlabWarning, ImageFolder
+from genlab.data.images import GenlabWarning, ImageFolder, InMemoryImages
 from genlab.data.loader import EpochBatches
 from genlab.data.sources import load_images
 from genlab.data.transforms import center_crop_resize, to_model_range, to_uint8
@@ -107,9 +107,13 @@ def test_batches_are_fixed_by_seed_and_epoch():
     for a, b in zip(first, again):
         torch.testing.assert_close(a, b)
     assert not torch.equal(first[0], next(iter(batches.epoch(2))))
-    # every image at most once per epoch
-    seen = torch.cat(first).flatten(1)
-    assert torch.unique(seen, dim=0).shape[0] <= 1500
+    # every image exactly once per epoch: images that carry their index in two pixels (high byte, low byte)
+    index = torch.arange(1500)
+    numbered = torch.zeros(1500, 3, 1, 2, dtype=torch.uint8)
+    numbered[:, 0, 0, 0], numbered[:, 0, 0, 1] = (index // 256).to(torch.uint8), (index % 256).to(torch.uint8)
+    batches = list(EpochBatches(InMemoryImages(numbered), 100, seed=3).epoch(1))
+    read = torch.cat([b[:, 0, 0, 0].long() * 256 + b[:, 0, 0, 1].long() for b in batches])
+    assert sorted(read.tolist()) == list(range(1500))
 
 
 def test_batches_from_lazy_folder_equal_in_memory(tmp_path):

@@ -18,6 +18,30 @@ def test_auto_resolves_to_off_on_the_cpu_and_is_saved(tiny_dcgan, tmp_path):
     assert saved["amp"] == "off" and saved["channels_last"] == "off"
 
 
+def _first_conv_dtypes_and_formats(trainer, network):
+    """Record the (input dtype, output dtype, input is channels-last) of ``network``'s first convolution per call."""
+    seen = []
+    conv = next(m for m in network.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)))
+    conv.register_forward_hook(
+        lambda module, inputs, output: seen.append(
+            (inputs[0].dtype, output.dtype, inputs[0].is_contiguous(memory_format=torch.channels_last))
+        )
+    )
+    return seen
+
+
+@pytest.mark.parametrize("amp, expected", [("on", torch.bfloat16), ("off", torch.float32)])
+def test_amp_runs_the_forward_passes_in_bf16(amp, expected):
+    cfg = build_config("dcgan", preset="smoke", overrides=dict(device="cpu", width=8, z_dim=16, loss="wgan-gp", amp=amp))
+    trainer = DCGANTrainer(cfg)
+    seen = _first_conv_dtypes_and_formats(trainer, trainer.disc)
+    out = trainer.train_step(torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8), 5)  # n_critic 5: G steps too
+    # D(real), D(fake), the penalty's D(x_hat) (kept fp32 on purpose), then D(G(z)) for the generator step
+    assert [output for _, output, _ in seen] == [expected, expected, torch.float32, expected]
+    assert out["d_loss"].dtype == torch.float32 and out["gp"].dtype == torch.float32  # the objective stays fp32
+    assert all(p.dtype == torch.float32 for p in trainer.disc.parameters())
+
+
 @pytest.mark.parametrize("family", ["dcgan", "vae", "cyclegan"])
 def test_bf16_autocast_channels_last_and_device_data_on_the_cpu(family, tmp_path):
     small = {
@@ -35,13 +59,15 @@ def test_bf16_autocast_channels_last_and_device_data_on_the_cpu(family, tmp_path
         assert all(v.dtype != torch.bfloat16 for v in model_state.values()), "weights stay fp32 under autocast"
 
 
-def test_channels_last_models_and_inputs():
-    cfg = build_config("dcgan", preset="smoke", overrides=dict(device="cpu", width=8, channels_last="on"))
+@pytest.mark.parametrize("channels_last", ["on", "off"])
+def test_channels_last_models_and_inputs(channels_last):
+    cfg = build_config("dcgan", preset="smoke", overrides=dict(device="cpu", width=8, channels_last=channels_last))
     trainer = DCGANTrainer(cfg)
     weight = trainer.disc.layers[1][0].weight
-    assert weight.is_contiguous(memory_format=torch.channels_last)
-    out = trainer.train_step(torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8), 1)
-    assert torch.isfinite(out["d_loss"])
+    assert weight.is_contiguous(memory_format=torch.channels_last) == (channels_last == "on")
+    seen = _first_conv_dtypes_and_formats(trainer, trainer.disc)
+    trainer.train_step(torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8), 1)
+    assert seen[0][2] == (channels_last == "on")  # the real batch reaches the critic in the asked-for layout
 
 
 def test_compile_is_in_place_and_keeps_checkpoint_names():
@@ -52,10 +78,14 @@ def test_compile_is_in_place_and_keeps_checkpoint_names():
 
 
 @pytest.mark.slow
-def test_a_compiled_step_runs_on_the_cpu():
-    cfg = build_config("dcgan", preset="smoke", overrides=dict(device="cpu", width=8, z_dim=16, compile=True))
-    out = DCGANTrainer(cfg).train_step(torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8), 1)
-    assert torch.isfinite(out["d_loss"]) and torch.isfinite(out["g_loss"])
+def test_a_compiled_step_equals_the_eager_step_on_the_cpu():
+    batch = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    outs = []
+    for compile in (False, True):
+        cfg = build_config("dcgan", preset="smoke", overrides=dict(device="cpu", width=8, z_dim=16, compile=compile))
+        outs.append(DCGANTrainer(cfg).train_step(batch, 1))
+    for name in ("d_loss", "g_loss", "d_real", "d_fake"):
+        torch.testing.assert_close(outs[1][name], outs[0][name], rtol=1e-4, atol=1e-5)
 
 
 def test_async_writes_produce_the_same_files(tiny_dcgan, tmp_path):
