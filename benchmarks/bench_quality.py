@@ -24,7 +24,6 @@ benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import math
 import platform
@@ -40,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genlab.config import build_config
+from genlab.config import build_config, replace
 from genlab.data.builtin import builtin_digits
 from genlab.data.loader import EpochBatches, split_holdout
 from genlab.data.sources import load_images
@@ -88,8 +87,8 @@ def as_model_range(batch: Tensor, device: str) -> Tensor:
 def reference_dcgan(cfg, epochs: int) -> Callable[[Tensor], Tensor]:
     """The algorithm boxes: n_critic critic updates (clip after each for WGAN; penalty for WGAN-GP), then one
     generator update on fresh noise. The critic steps on every batch, the generator on every n_critic-th."""
-    device = cfg.device
-    torch.manual_seed(cfg.seed)
+    device = cfg.run.device
+    torch.manual_seed(cfg.run.seed)
     gen = reference_init_(
         DCGANGenerator(z_dim=cfg.z_dim, image_size=cfg.image_size, width=cfg.width, last_norm=cfg.gen_last_norm,
                        last_bias=cfg.gen_last_bias), cfg.init,
@@ -103,9 +102,9 @@ def reference_dcgan(cfg, epochs: int) -> Callable[[Tensor], Tensor]:
         opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     else:
         opt_g, opt_d = torch.optim.RMSprop(gen.parameters(), lr=cfg.lr), torch.optim.RMSprop(disc.parameters(), lr=cfg.lr)
-    noise = torch.Generator(device).manual_seed(cfg.seed + 1)
+    noise = torch.Generator(device).manual_seed(cfg.run.seed + 1)
     images = load_images("builtin", image_size=cfg.image_size, data_root=cfg.data_root, limit=cfg.limit)
-    batches = EpochBatches(images, cfg.batch_size, seed=cfg.seed)
+    batches = EpochBatches(images, cfg.batch_size, seed=cfg.run.seed)
     step = 0
     for epoch in range(1, epochs + 1):
         for batch in batches.epoch(epoch):
@@ -152,14 +151,14 @@ def reference_dcgan(cfg, epochs: int) -> Callable[[Tensor], Tensor]:
 
 def reference_vae(cfg, epochs: int) -> Callable[[Tensor], Tensor]:
     """Kingma & Welling 2014: one reparameterised sample, Bernoulli likelihood on [0, 1] pixels, analytic KL."""
-    device = cfg.device
-    torch.manual_seed(cfg.seed)
+    device = cfg.run.device
+    torch.manual_seed(cfg.run.seed)
     vae = ConvVAE(image_size=cfg.image_size, latent_dim=cfg.latent_dim, width=cfg.width).to(device)
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.lr)
     images = load_images("builtin", image_size=cfg.image_size, data_root=cfg.data_root, limit=cfg.limit)
-    train_images, _ = split_holdout(images, cfg.holdout, seed=cfg.seed)
-    noise = torch.Generator(device).manual_seed(cfg.seed + 1)
-    batches = EpochBatches(train_images, cfg.batch_size, seed=cfg.seed)
+    train_images, _ = split_holdout(images, cfg.holdout, seed=cfg.run.seed)
+    noise = torch.Generator(device).manual_seed(cfg.run.seed + 1)
+    batches = EpochBatches(train_images, cfg.batch_size, seed=cfg.run.seed)
     for epoch in range(1, epochs + 1):
         for batch in batches.epoch(epoch):
             x01 = batch.to(device).float() / 255
@@ -178,18 +177,18 @@ def reference_vae(cfg, epochs: int) -> Callable[[Tensor], Tensor]:
 def reference_cyclegan(cfg, epochs: int) -> Callable[[Tensor], Tensor]:
     """Zhu et al. 2017 as their code trains it: both generators on adversarial + cycle + identity terms, then each
     discriminator on real images and a 50%-swapped history of generated ones; constant rate, then linear decay."""
-    device = cfg.device
-    torch.manual_seed(cfg.seed)
+    device = cfg.run.device
+    torch.manual_seed(cfg.run.seed)
     gen_a2b, gen_b2a = (reference_init_(ResnetGenerator(width=cfg.width, n_blocks=cfg.n_blocks), cfg.init).to(device) for _ in "ab")
     disc_a, disc_b = (reference_init_(PatchDiscriminator(width=cfg.width), cfg.init).to(device) for _ in "ab")
     opt_g = torch.optim.Adam([*gen_a2b.parameters(), *gen_b2a.parameters()], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam([*disc_a.parameters(), *disc_b.parameters()], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    domains = open_domains("builtin", domain_a="", domain_b="", test_fraction=cfg.test_fraction, seed=cfg.seed, data_root=cfg.data_root)
+    domains = open_domains("builtin", domain_a="", domain_b="", test_fraction=cfg.test_fraction, seed=cfg.run.seed, data_root=cfg.data_root)
     first = lambda d: torch.utils.data.Subset(d, range(min(cfg.limit, len(d)))) if cfg.limit else d  # noqa: E731
-    pairs = UnpairedImages(first(domains.train_a), first(domains.train_b), seed=cfg.seed, preprocess=cfg.preprocess,
+    pairs = UnpairedImages(first(domains.train_a), first(domains.train_b), seed=cfg.run.seed, preprocess=cfg.preprocess,
                            load_size=cfg.load_size, crop_size=cfg.image_size, flip=cfg.flip)
-    batches = EpochBatches(pairs, cfg.batch_size, seed=cfg.seed)
-    pool_rng = torch.Generator().manual_seed(cfg.seed + 99)
+    batches = EpochBatches(pairs, cfg.batch_size, seed=cfg.run.seed)
+    pool_rng = torch.Generator().manual_seed(cfg.run.seed + 99)
     history = {"a": [], "b": []}
 
     def from_history(name: str, images: Tensor) -> Tensor:
@@ -261,11 +260,11 @@ def make_cases(args) -> list[Case]:
         for loss in ("gan", "lsgan", "wgan", "wgan-gp"):
             cfg = build_config("dcgan", preset=preset, overrides={**common, "loss": loss})
             epochs = max(1, math.ceil(args.steps / (BUILTIN_TRAIN // cfg.batch_size)))
-            cfg = dataclasses.replace(cfg, epochs=epochs)
+            cfg = replace(cfg, epochs=epochs)
             cases.append(Case(f"dcgan-{loss}-{preset}", "dcgan", cfg, epochs))
     for loss in ("gan", "lsgan", "wgan", "wgan-gp"):
         cfg = demo_dcgan_config(loss, device=args.device)
-        cases.append(Case(f"demo-{loss}", "dcgan", cfg, cfg.epochs))
+        cases.append(Case(f"demo-{loss}", "dcgan", cfg, cfg.run.epochs))
     epochs = DEMO_CYCLEGAN_EPOCHS
     cfg = build_config("cyclegan", preset="smoke", overrides={
         **DEMO_CYCLEGAN, "epochs": epochs, "decay_epochs": max(1, epochs // 2), "device": args.device,
@@ -317,7 +316,7 @@ def latents(case: Case) -> Tensor:
 def cyclegan_inputs(case: Case) -> Tensor:
     """The test set of domain B, to be translated to A (the assignment's IS protocol)."""
     cfg = case.cfg
-    domains = open_domains("builtin", domain_a="", domain_b="", test_fraction=cfg.test_fraction, seed=cfg.seed, data_root=cfg.data_root)
+    domains = open_domains("builtin", domain_a="", domain_b="", test_fraction=cfg.test_fraction, seed=cfg.run.seed, data_root=cfg.data_root)
     test_b = torch.stack([domains.test_b[i] for i in range(len(domains.test_b))])
     return as_model_range(F.interpolate(test_b.float(), size=cfg.image_size, mode="bilinear", antialias=True).round().clamp(0, 255), "cpu")
 
@@ -332,7 +331,7 @@ def run_genlab(case: Case, folder: Path) -> tuple[Callable[[Tensor], Tensor], in
     """(the trained generator, the number of training steps)."""
     run = train(case.cfg, folder / case.name, quiet=True)
     steps = int(History.load(run.history_path, up_to_step=10**12).rows[-1]["step"])
-    model = load_model(run.root, device=case.cfg.device).model
+    model = load_model(run.root, device=case.cfg.run.device).model
     if case.family == "cyclegan":
         return (lambda x: model.translate(x, "b2a")), steps
     return model.sample, steps

@@ -111,5 +111,5 @@ def test_dcgan_report_flags_a_constant_generator(tmp_path):
     run = RunDir.create(tmp_path / "const", cfg)
     history = History(run.history_path, [{"step": 1.0, "epoch": 2.0, "d_loss": 1.0, "g_loss": 1.0}])
     with pytest.warns(GenlabWarning, match=r"const, epoch 2 \(step 1\): the samples look collapsed"):
-        trainer.report(cfg.epochs, run, history)  # the last epoch
+        trainer.report(cfg.run.epochs, run, history)  # the last epoch
     assert history.rows[-1]["diversity"] == pytest.approx(0.0, abs=1e-6)

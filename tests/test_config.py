@@ -8,7 +8,7 @@ from genlab.errors import GenlabError
 
 def test_default_is_the_paper_preset_for_gan():
     cfg = build_config("dcgan", overrides={"device": "cpu"})
-    assert (cfg.preset, cfg.loss, cfg.optimizer, cfg.lr, cfg.beta1, cfg.beta2) == ("paper", "gan", "adam", 2e-4, 0.5, 0.999)
+    assert (cfg.run.preset, cfg.loss, cfg.optimizer, cfg.lr, cfg.beta1, cfg.beta2) == ("paper", "gan", "adam", 2e-4, 0.5, 0.999)
     assert cfg.batch_size == 128 and cfg.n_critic == 1
 
 
@@ -29,7 +29,7 @@ def test_paper_preset_per_loss(loss, expected):
 @pytest.mark.parametrize("loss", ["gan", "lsgan", "wgan", "wgan-gp"])
 def test_assignment_preset_is_the_same_for_every_loss(loss):
     cfg = build_config("dcgan", preset="assignment", overrides={"loss": loss, "device": "cpu"})
-    assert (cfg.optimizer, cfg.lr, cfg.beta1, cfg.beta2, cfg.batch_size, cfg.n_critic, cfg.epochs) == (
+    assert (cfg.optimizer, cfg.lr, cfg.beta1, cfg.beta2, cfg.batch_size, cfg.n_critic, cfg.run.epochs) == (
         "adam", 2e-4, 0.5, 0.999, 64, 1, 200,
     )
 
@@ -40,7 +40,7 @@ def test_precedence_defaults_preset_file_flags(tmp_path):
     cfg = build_config("dcgan", preset="paper", config_file=toml, overrides={"batch_size": 16, "device": "cpu"})
     assert cfg.loss == "wgan"  # file picks the loss, so the preset is WGAN's
     assert cfg.optimizer == "rmsprop" and cfg.n_critic == 5  # from the preset
-    assert cfg.lr == 1e-3 and cfg.epochs == 7  # file beats preset
+    assert cfg.lr == 1e-3 and cfg.run.epochs == 7  # file beats preset
     assert cfg.batch_size == 16  # flag beats file
 
 
@@ -83,7 +83,7 @@ def test_unknown_preset_and_family():
 def test_auto_values_are_resolved(monkeypatch, tmp_path):
     monkeypatch.setenv("GENLAB_DATA", str(tmp_path))
     cfg = build_config("dcgan")
-    assert cfg.device in ("cpu", "cuda") and cfg.data_root == str(tmp_path)
+    assert cfg.run.device in ("cpu", "cuda") and cfg.data_root == str(tmp_path)
 
 
 def test_config_round_trip(tmp_path):
@@ -93,3 +93,53 @@ def test_config_round_trip(tmp_path):
     assert data["family"] == "dcgan" and data["loss"] == "wgan-gp"
     assert load_config(tmp_path / "config.json") == cfg
     assert config_from_dict(config_to_dict(cfg)) == cfg
+
+
+def test_every_choice_is_its_registry():
+    # The config's Literal types are the only place the names are declared; each registry implements exactly them.
+    from typing import get_args
+
+    from genlab.config import CriticNorm, CycleLoss, InitName, Likelihood, LossName, NetworkName, OptimizerName, PAPER_DEFAULTS
+    from genlab.losses.adversarial import ADVERSARIAL_LOSSES
+    from genlab.losses.elbo import LIKELIHOODS
+    from genlab.metrics.feature_extractors import FEATURE_EXTRACTORS
+    from genlab.models.dcgan import CRITIC_NORMS
+    from genlab.models.init import INITS
+    from genlab.training.cyclegan import TARGET_LOSSES
+    from genlab.training.dcgan import OPTIMIZERS
+
+    pairs = [
+        (LossName, ADVERSARIAL_LOSSES), (LossName, PAPER_DEFAULTS), (CriticNorm, CRITIC_NORMS), (InitName, INITS),
+        (OptimizerName, OPTIMIZERS), (Likelihood, LIKELIHOODS), (NetworkName, FEATURE_EXTRACTORS), (CycleLoss, TARGET_LOSSES),
+    ]
+    for names, registry in pairs:
+        assert sorted(get_args(names)) == sorted(registry)
+
+
+def test_config_is_frozen_and_replace_makes_a_changed_copy():
+    import dataclasses
+
+    from genlab.config import replace
+
+    cfg = build_config("dcgan", preset="smoke", overrides={"device": "cpu"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.lr = 1.0
+    changed = replace(cfg, lr=1, seed=7, amp="off")
+    assert (changed.lr, changed.run.seed, changed.speed.amp) == (1.0, 7, False)
+    assert (cfg.lr, cfg.run.seed) == (2e-4, 0)
+    with pytest.raises(GenlabError, match=r"unknown setting\(s\) \['speed'\]"):
+        replace(cfg, speed=None)
+
+
+def test_speed_switches_resolve_to_booleans_and_take_on_off_auto():
+    cfg = build_config("dcgan", overrides={"device": "cpu", "amp": "on", "channels_last": "auto"})
+    assert cfg.speed.amp is True and cfg.speed.channels_last is False  # auto is off on the CPU
+    with pytest.raises(GenlabError, match=r"setting amp='fast' is not a valid .*\(auto, on or off\)"):
+        build_config("dcgan", overrides={"amp": "fast"})
+
+
+def test_old_config_json_with_on_off_strings_still_loads():
+    cfg = build_config("dcgan", overrides={"device": "cpu"})
+    data = {**config_to_dict(cfg), "amp": "off", "channels_last": "on"}
+    loaded = config_from_dict(data)
+    assert loaded.speed.amp is False and loaded.speed.channels_last is True

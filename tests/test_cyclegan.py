@@ -306,3 +306,11 @@ def test_download_offline_names_url_and_folder(tmp_path):
     assert "http://127.0.0.1:9/horse2zebra.zip" in message and f"unpack it into {tmp_path / 'cyclegan'}" in message
     with pytest.raises(GenlabError, match="unknown CycleGAN dataset 'cats2dogs'"):
         fetch_cyclegan_dataset("cats2dogs", tmp_path)
+
+
+def test_scores_during_training_translate_the_test_set(tiny_cyclegan, tmp_path):
+    run = train(tiny_cyclegan(epochs=1, decay_epochs=0, eval_every=1, eval_n=20), tmp_path / "scored", quiet=True)
+    with run.history_path.open() as f:
+        scored = [row for row in csv.DictReader(f) if row.get("is_mean")]
+    assert len(scored) == 1 and 1.0 <= float(scored[0]["is_mean"]) <= 10.0  # 10 classes bound the IS
+    assert (run.plots / "scores.png").is_file() and (run.checkpoints / "best.pt").is_file()

@@ -12,10 +12,13 @@ from genlab.training.run import train
 
 def test_auto_resolves_to_off_on_the_cpu_and_is_saved(tiny_dcgan, tmp_path):
     cfg = tiny_dcgan(epochs=1)
-    assert (cfg.amp, cfg.channels_last, cfg.fused_optimizer, cfg.data_on_device, cfg.compile) == ("off", "off", "off", "off", False)
+    speed = cfg.speed
+    assert (speed.amp, speed.channels_last, speed.fused_optimizer, speed.data_on_device, speed.async_writes, speed.compile) == (
+        False, False, False, False, False, False,
+    )
     run = train(cfg, tmp_path / "run", quiet=True)
     saved = json.loads(run.config_path.read_text())
-    assert saved["amp"] == "off" and saved["channels_last"] == "off"
+    assert saved["amp"] is False and saved["channels_last"] is False
 
 
 def _first_conv_dtypes_and_formats(trainer, network):

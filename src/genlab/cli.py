@@ -14,14 +14,14 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from genlab import __version__
-from genlab.config import CHOICES, FAMILIES
+from genlab.config import FAMILIES, choices, flat_fields, is_auto_switch
 from genlab.errors import GenlabError
 
 FIELD_HELP = {
@@ -33,19 +33,19 @@ FIELD_HELP = {
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, config_cls: type) -> None:
-    """One flag per config field; only flags actually given become overrides."""
+    """One flag per setting (flat names, as in config.json); only flags actually given become overrides."""
     group = parser.add_argument_group("settings (override the preset and the config file)")
-    for field in dataclasses.fields(config_cls):
-        flag = "--" + field.name.replace("_", "-")
-        help_text = FIELD_HELP.get(field.name, "")
-        if field.name in CHOICES:
-            help_text = "one of " + ", ".join(CHOICES[field.name])
-        type_name = field.type if isinstance(field.type, str) else field.type.__name__
-        kind = {"int": int, "float": float, "str": str, "bool": bool}[type_name]
+    for name, (_, kind) in flat_fields(config_cls).items():
+        flag = "--" + name.replace("_", "-")
+        help_text = FIELD_HELP.get(name, "")
+        allowed = ("auto", "on", "off") if is_auto_switch(kind) else choices(kind)
+        if allowed is not None:  # checked when the config is built: one line that names the choices
+            help_text = "one of " + ", ".join(allowed)
         if kind is bool:
-            group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
+            group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
         else:
-            group.add_argument(flag, dest=field.name, type=kind, default=argparse.SUPPRESS, metavar=field.name.upper(), help=help_text)
+            kind = kind if kind in (int, float) else str
+            group.add_argument(flag, dest=name, type=kind, default=argparse.SUPPRESS, metavar=name.upper(), help=help_text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,114 +141,138 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
-    names = {f.name for f in dataclasses.fields(config_cls)}
+    names = set(flat_fields(config_cls))
     return {k: v for k, v in vars(args).items() if k in names}
 
 
+def _train(args: argparse.Namespace) -> None:
+    from genlab.config import build_config, replace, resolve_device
+    from genlab.training.run import resume, train
+    from genlab.training.runtime import init_from_environment, shutdown
+
+    if args.resume:
+        _, device = init_from_environment(resolve_device(args.resume_device or "auto"))
+        extra = {"epochs": args.resume_epochs, "device": device if args.resume_device or device.startswith("cuda:") else None, "lr": args.resume_lr}
+        resume(args.resume, {k: v for k, v in extra.items() if v is not None})
+    elif args.family:
+        config_cls, _ = FAMILIES[args.family]
+        cfg = build_config(args.family, config_file=args.config, overrides=_overrides(args, config_cls))
+        _, device = init_from_environment(cfg.run.device)
+        cfg = replace(cfg, device=device)
+        train(cfg, args.out)
+    else:
+        raise GenlabError(f"name a model family to train ({', '.join(FAMILIES)}) or give --resume RUN_DIR")
+    shutdown()
+
+
+def _sample(args: argparse.Namespace) -> None:
+    from genlab.config import resolve_device
+    from genlab.sampling import sample
+
+    path = sample(args.run_dir, args.n, args.out, checkpoint=args.checkpoint, seed=args.seed, device=resolve_device(args.device))
+    print(f"genlab: wrote {path}")
+
+
+def _reconstruct(args: argparse.Namespace) -> None:
+    from genlab.config import resolve_device
+    from genlab.sampling import reconstruct
+
+    path = reconstruct(args.run_dir, args.input, args.output, checkpoint=args.checkpoint, device=resolve_device(args.device), limit=args.n)
+    print(f"genlab: wrote {path}")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from genlab.config import resolve_device
+    from genlab.scoring import evaluate
+
+    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    protocol = _protocol(args, args.protocol)
+    result = evaluate(
+        args.source, metrics=metrics, network=protocol["network"], n=protocol["n"], splits=protocol["splits"], reference=args.reference,
+        reference_n=args.reference_n, batch_size=args.batch_size, device=resolve_device(args.device), weights=args.weights,
+        checkpoint=args.checkpoint, seed=args.seed, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
+        direction=args.direction,
+    )
+    source = Path(args.source)
+    default = (source if (source / "config.json").is_file() else Path(".")) / f"evaluation-{protocol['network']}.json"
+    path = result.save(args.out or default)
+    print(result.table())
+    print(f"genlab: wrote {path}")
+
+
+def _report(args: argparse.Namespace) -> None:
+    from genlab.config import resolve_device
+    from genlab.reporting.scores import write_assignment_handin, write_report
+
+    protocol = _protocol(args, args.protocol or ("assignment" if args.assignment else "paper"))
+    options = dict(
+        network=protocol["network"], n=protocol["n"], splits=protocol["splits"], weights=args.weights,
+        batch_size=args.batch_size, device=resolve_device(args.device), checkpoint=args.checkpoint,
+    )
+    if args.assignment:
+        text = write_assignment_handin(args.runs, args.out or "hand-in", **options)
+        print(text.read_text(), end="")
+        print(f"genlab: wrote the hand-in folder {text.parent}")
+    else:
+        text, twin = write_report(args.runs, args.out or "inception_score.txt", real=args.real, **options)
+        print(text.read_text(), end="")
+        print(f"genlab: wrote {text} and {twin}")
+
+
+def _download(args: argparse.Namespace) -> None:
+    from genlab.config import resolve_data_root
+    from genlab.data.cifar10 import fetch_cifar10
+    from genlab.data.cyclegan_datasets import CYCLEGAN_DATASETS, fetch_cyclegan_dataset
+    from genlab.metrics.weights import WEIGHTS, resolve_weights, weights_sha256
+
+    if args.what[0] == "weights" and len(args.what) == 2:
+        path = resolve_weights(args.what[1]) if args.what[1] in WEIGHTS else resolve_weights(args.what[1], allow_download=False)
+        print(f"genlab: {args.what[1]} weights at {path} (sha256 {weights_sha256(path)})")
+    elif args.what == ["cifar10"]:
+        print(f"genlab: CIFAR-10 at {fetch_cifar10(resolve_data_root(args.data_root))}")
+    elif len(args.what) == 1 and args.what[0] in CYCLEGAN_DATASETS:
+        print(f"genlab: {args.what[0]} at {fetch_cyclegan_dataset(args.what[0], resolve_data_root(args.data_root))}")
+    else:
+        raise GenlabError(
+            f"unknown download {' '.join(args.what)!r}; use cifar10, a CycleGAN dataset ({', '.join(CYCLEGAN_DATASETS)}), "
+            "or 'weights NAME' with NAME one of ['tf-inception', 'torchvision']"
+        )
+
+
+def _translate(args: argparse.Namespace) -> None:
+    from genlab.config import resolve_device
+    from genlab.translation import translate_folder
+
+    count = translate_folder(
+        args.run_dir, args.direction, args.input, args.output, checkpoint=args.checkpoint,
+        device=resolve_device(args.device), full_resolution=args.full_resolution,
+    )
+    print(f"genlab: translated {count} images into {args.output}")
+
+
+def _describe(args: argparse.Namespace) -> None:
+    from genlab.runs import describe
+
+    print(describe(args.target))
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from genlab.config import resolve_device
+    from genlab.demo import run_demo
+
+    page = run_demo(args.out, epochs=args.epochs, device=resolve_device(args.device))
+    print(f"genlab: demo written; open {page}")
+
+
+# subcommand -> the function that runs it (each parses nothing more and calls one library function)
+COMMANDS = {
+    "train": _train, "sample": _sample, "reconstruct": _reconstruct, "evaluate": _evaluate, "report": _report,
+    "download": _download, "translate": _translate, "describe": _describe, "demo": _demo,
+}
+
+
 def run_command(args: argparse.Namespace) -> None:
-    if args.command == "train":
-        from genlab.config import build_config, resolve_device
-        from genlab.training.run import resume, train
-        from genlab.training.runtime import init_from_environment, shutdown
-
-        if args.resume:
-            _, device = init_from_environment(resolve_device(args.resume_device or "auto"))
-            extra = {"epochs": args.resume_epochs, "device": device if args.resume_device or device.startswith("cuda:") else None, "lr": args.resume_lr}
-            resume(args.resume, {k: v for k, v in extra.items() if v is not None})
-            shutdown()
-        elif args.family:
-            config_cls, _ = FAMILIES[args.family]
-            cfg = build_config(args.family, config_file=args.config, overrides=_overrides(args, config_cls))
-            _, cfg.device = init_from_environment(cfg.device)
-            train(cfg, args.out)
-            shutdown()
-        else:
-            raise GenlabError(f"name a model family to train ({', '.join(FAMILIES)}) or give --resume RUN_DIR")
-    elif args.command == "sample":
-        from genlab.config import resolve_device
-        from genlab.sampling import sample
-
-        path = sample(args.run_dir, args.n, args.out, checkpoint=args.checkpoint, seed=args.seed, device=resolve_device(args.device))
-        print(f"genlab: wrote {path}")
-    elif args.command == "reconstruct":
-        from genlab.config import resolve_device
-        from genlab.sampling import reconstruct
-
-        path = reconstruct(args.run_dir, args.input, args.output, checkpoint=args.checkpoint, device=resolve_device(args.device), limit=args.n)
-        print(f"genlab: wrote {path}")
-    elif args.command == "evaluate":
-        from pathlib import Path
-
-        from genlab.config import resolve_device
-        from genlab.scoring import evaluate
-
-        metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-        protocol = _protocol(args, args.protocol)
-        result = evaluate(
-            args.source, metrics=metrics, network=protocol["network"], n=protocol["n"], splits=protocol["splits"], reference=args.reference,
-            reference_n=args.reference_n, batch_size=args.batch_size, device=resolve_device(args.device), weights=args.weights,
-            checkpoint=args.checkpoint, seed=args.seed, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
-            direction=args.direction,
-        )
-        source = Path(args.source)
-        default = (source if (source / "config.json").is_file() else Path(".")) / f"evaluation-{protocol['network']}.json"
-        path = result.save(args.out or default)
-        print(result.table())
-        print(f"genlab: wrote {path}")
-    elif args.command == "report":
-        from genlab.config import resolve_device
-        from genlab.reporting.scores import write_assignment_handin, write_report
-
-        protocol = _protocol(args, args.protocol or ("assignment" if args.assignment else "paper"))
-        options = dict(
-            network=protocol["network"], n=protocol["n"], splits=protocol["splits"], weights=args.weights,
-            batch_size=args.batch_size, device=resolve_device(args.device), checkpoint=args.checkpoint,
-        )
-        if args.assignment:
-            text = write_assignment_handin(args.runs, args.out or "hand-in", **options)
-            print(text.read_text(), end="")
-            print(f"genlab: wrote the hand-in folder {text.parent}")
-        else:
-            text, twin = write_report(args.runs, args.out or "inception_score.txt", real=args.real, **options)
-            print(text.read_text(), end="")
-            print(f"genlab: wrote {text} and {twin}")
-    elif args.command == "download":
-        from genlab.config import resolve_data_root
-        from genlab.data.cifar10 import fetch_cifar10
-        from genlab.data.cyclegan_datasets import CYCLEGAN_DATASETS, fetch_cyclegan_dataset
-        from genlab.metrics.weights import WEIGHTS, resolve_weights, weights_sha256
-
-        if args.what[0] == "weights" and len(args.what) == 2:
-            path = resolve_weights(args.what[1]) if args.what[1] in WEIGHTS else resolve_weights(args.what[1], allow_download=False)
-            print(f"genlab: {args.what[1]} weights at {path} (sha256 {weights_sha256(path)})")
-        elif args.what == ["cifar10"]:
-            print(f"genlab: CIFAR-10 at {fetch_cifar10(resolve_data_root(args.data_root))}")
-        elif len(args.what) == 1 and args.what[0] in CYCLEGAN_DATASETS:
-            print(f"genlab: {args.what[0]} at {fetch_cyclegan_dataset(args.what[0], resolve_data_root(args.data_root))}")
-        else:
-            raise GenlabError(
-                f"unknown download {' '.join(args.what)!r}; use cifar10, a CycleGAN dataset ({', '.join(CYCLEGAN_DATASETS)}), "
-                "or 'weights NAME' with NAME one of ['tf-inception', 'torchvision']"
-            )
-    elif args.command == "translate":
-        from genlab.config import resolve_device
-        from genlab.translation import translate_folder
-
-        count = translate_folder(
-            args.run_dir, args.direction, args.input, args.output, checkpoint=args.checkpoint,
-            device=resolve_device(args.device), full_resolution=args.full_resolution,
-        )
-        print(f"genlab: translated {count} images into {args.output}")
-    elif args.command == "describe":
-        from genlab.runs import describe
-
-        print(describe(args.target))
-    elif args.command == "demo":
-        from genlab.config import resolve_device
-        from genlab.demo import run_demo
-
-        page = run_demo(args.out, epochs=args.epochs, device=resolve_device(args.device))
-        print(f"genlab: demo written; open {page}")
+    COMMANDS[args.command](args)
 
 
 def _protocol(args: argparse.Namespace, name: str) -> dict[str, Any]:

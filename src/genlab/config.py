@@ -5,8 +5,13 @@ command-line flags. A preset may depend on the loss (the ``paper`` preset gives
 each loss its own paper's optimiser), so the loss is read from the file and the
 flags first, then the preset is applied under them.
 
-"auto" values (device, data root) are resolved when the config is built, so the
-``config.json`` saved with every run is complete.
+Each family's config holds its own settings and three shared groups: ``run``
+(seed, device, epochs, what is written when), ``speed`` and ``scores``. Every
+setting has one flat name, the same in ``config.json``, TOML files and flags
+(``--seed``, ``--amp``, ``--eval-every``). Configs are frozen; ``replace`` makes a
+changed copy. "auto" values (device, data root, speed switches) are resolved when
+the config is built, so the ``config.json`` saved with every run is complete, with
+the speed switches as true/false.
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from genlab.errors import GenlabError
 from genlab.registry import choose
@@ -31,29 +36,66 @@ else:  # pragma: no cover
 DATA_ROOT_ENV = "GENLAB_DATA"
 DEFAULT_DATA_ROOT = Path.home() / ".cache" / "genlab" / "data"
 
+# The choices of each setting. Each registry that implements one (ADVERSARIAL_LOSSES, CRITIC_NORMS,
+# INITS, FEATURE_EXTRACTORS, ...) is typed with these names, and a test checks that they agree.
+LossName = Literal["gan", "lsgan", "wgan", "wgan-gp"]
+CriticNorm = Literal["batch", "layer", "none"]
+InitName = Literal["normal", "pytorch"]
+OptimizerName = Literal["adam", "rmsprop"]
+Likelihood = Literal["bernoulli", "gaussian"]
+NetworkName = Literal["builtin", "tf-inception", "torchvision"]
+CycleLoss = Literal["lsgan", "gan"]
+Preprocess = Literal["resize_crop", "resize", "none"]
 
-@dataclass
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What every run has: its name of preset, seed, device, length, and what it writes when."""
+
+    preset: str = "default"
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (resolved when the config is built)
+    epochs: int = 200
+    checkpoint_every: int = 10  # epochs between kept checkpoints (latest.pt is written every epoch)
+    sample_every: int = 1  # epochs between sample grids
+    grid_size: int = 64  # images in each sample grid
+    smooth_window: int = 50  # moving-average window of the loss curves, in steps
+
+
+@dataclass(frozen=True)
 class SpeedOptions:
-    """How fast one device trains; "auto" resolves when the config is built (on for CUDA, off for the CPU,
-    where the benchmarks measured each of them slower or no faster)."""
+    """How fast one device trains. None is "auto": resolved when the config is built to on for CUDA and off
+    for the CPU, where the benchmarks measured each of them slower or no faster."""
 
-    amp: str = "auto"  # bf16 autocast of the forward passes (the WGAN-GP penalty stays fp32)
-    channels_last: str = "auto"  # NHWC memory format for models and inputs
-    fused_optimizer: str = "auto"  # Adam's fused CUDA kernel
-    data_on_device: str = "auto"  # keep in-memory datasets (uint8) on the training device
-    async_writes: str = "auto"  # encode PNG grids and draw curves on a background thread
+    amp: bool | None = None  # bf16 autocast of the forward passes (the WGAN-GP penalty stays fp32)
+    channels_last: bool | None = None  # NHWC memory format for models and inputs
+    fused_optimizer: bool | None = None  # Adam's fused CUDA kernel
+    data_on_device: bool | None = None  # keep in-memory datasets (uint8) on the training device
+    async_writes: bool | None = None  # encode PNG grids and draw curves on a background thread
     compile: bool = False  # torch.compile every network (in place; checkpoints keep plain names)
 
 
-SPEED_FIELDS = ("amp", "channels_last", "fused_optimizer", "data_on_device", "async_writes")
+@dataclass(frozen=True)
+class ScoreOptions:
+    """Scores during training: IS and KID of generated (CycleGAN: translated) images every few epochs."""
+
+    eval_every: int = 0  # epochs between IS/KID evaluations (0: off); keeps checkpoints/best.pt (lowest KID)
+    eval_network: NetworkName = "builtin"
+    eval_n: int = 1000  # generated images per evaluation
+    eval_reference: str = "auto"  # real images for KID; auto: the training data (CycleGAN: the real test set of A)
 
 
-@dataclass
-class DCGANConfig(SpeedOptions):
+# The groups every family's config holds; their fields are flat in config.json, TOML files and flags.
+GROUPS: dict[str, type] = {"run": RunOptions, "speed": SpeedOptions, "scores": ScoreOptions}
+SPEED_FIELDS = tuple(f.name for f in fields(SpeedOptions) if f.name != "compile")
+
+
+@dataclass(frozen=True)
+class DCGANConfig:
     """One DCGAN run (spec section 1). Defaults are the spec's table and the GAN paper."""
 
     # objective
-    loss: str = "gan"
+    loss: LossName = "gan"
     n_critic: int = 1  # discriminator steps per generator step
     clip_value: float = 0.01  # wgan: critic weights clipped to [-c, c]
     gp_weight: float = 10.0  # wgan-gp: lambda
@@ -61,37 +103,27 @@ class DCGANConfig(SpeedOptions):
     image_size: int = 32
     z_dim: int = 256
     width: int = 64  # channels of the discriminator's first / generator's last hidden layer
-    critic_norm: str = "batch"  # batch | layer | none
+    critic_norm: CriticNorm = "batch"
     gen_last_norm: bool = True  # BatchNorm before the generator's Tanh (the seed's table has it)
     disc_last_bias: bool = True  # bias on the discriminator's last convolution
     gen_last_bias: bool = True  # bias on the generator's last convolution when no BatchNorm follows it
-    init: str = "normal"  # normal: N(0, 0.02), BN weight N(1, 0.02) | pytorch: PyTorch's default
+    init: InitName = "normal"  # normal: N(0, 0.02), BN weight N(1, 0.02) | pytorch: PyTorch's default
     sync_bn: bool = False  # under torchrun on GPUs: BatchNorm statistics over the global batch
     # optimisation
-    optimizer: str = "adam"  # adam | rmsprop
+    optimizer: OptimizerName = "adam"
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
     batch_size: int = 64
-    epochs: int = 200
     # data
     data: str = "cifar10"  # builtin | cifar10 | path to a folder of images
     data_root: str = "auto"  # where datasets are cached; auto: $GENLAB_DATA or ~/.cache/genlab/data
     limit: int = 0  # use only the first N images (0: all)
     workers: int = 0  # data-loading worker processes for folder datasets
-    # run
-    preset: str = "paper"
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    checkpoint_every: int = 10  # epochs between kept checkpoints (latest.pt is written every epoch)
-    sample_every: int = 1  # epochs between sample grids
-    grid_size: int = 64  # images in each sample grid
-    smooth_window: int = 50  # moving-average window of the loss curves, in steps
-    # scores during training (0: off)
-    eval_every: int = 0  # epochs between IS/KID evaluations; keeps checkpoints/best.pt (lowest KID)
-    eval_network: str = "builtin"  # builtin | tf-inception | torchvision
-    eval_n: int = 1000  # generated images per evaluation
-    eval_reference: str = "auto"  # real images for KID; auto: the training data
+    # what every run has
+    run: RunOptions = field(default_factory=lambda: RunOptions(preset="paper"))
+    speed: SpeedOptions = field(default_factory=SpeedOptions)
+    scores: ScoreOptions = field(default_factory=ScoreOptions)
 
 
 # GAN (Radford et al. 2016) and LSGAN (Mao et al. 2017) use DCGAN's Adam setting;
@@ -126,12 +158,12 @@ DCGAN_PRESETS: dict[str, Preset] = {
 }
 
 
-@dataclass
-class VAEConfig(SpeedOptions):
+@dataclass(frozen=True)
+class VAEConfig:
     """A convolutional VAE (spec section 3, seed 004): Kingma & Welling 2014."""
 
     # objective
-    likelihood: str = "bernoulli"  # bernoulli: pixels in [0, 1] | gaussian: N(x; decoder mean, sigma^2)
+    likelihood: Likelihood = "bernoulli"  # bernoulli: pixels in [0, 1] | gaussian: N(x; decoder mean, sigma^2)
     sigma: float = 0.1  # gaussian likelihood's fixed standard deviation, in [0, 1] pixel units
     beta: float = 1.0  # KL weight; only beta = 1 trains (and reports) the true negative ELBO
     # network
@@ -141,7 +173,6 @@ class VAEConfig(SpeedOptions):
     # optimisation
     lr: float = 1e-3
     batch_size: int = 128
-    epochs: int = 50
     # data and preprocessing: centre crop (crop_size pixels, or crop_fraction of the shorter side), then resize
     data: str = "builtin"
     data_root: str = "auto"
@@ -150,19 +181,10 @@ class VAEConfig(SpeedOptions):
     holdout: float = 0.05  # held-out fraction (seeded split)
     limit: int = 0
     workers: int = 0
-    # run
-    preset: str = "default"
-    seed: int = 0
-    device: str = "auto"
-    checkpoint_every: int = 10
-    sample_every: int = 1
-    grid_size: int = 32
-    smooth_window: int = 50
-    # scores during training (0: off)
-    eval_every: int = 0  # epochs between IS/KID evaluations; keeps checkpoints/best.pt (lowest KID)
-    eval_network: str = "builtin"  # builtin | tf-inception | torchvision
-    eval_n: int = 1000  # generated images per evaluation
-    eval_reference: str = "auto"  # real images for KID; auto: the training data
+    # what every run has
+    run: RunOptions = field(default_factory=lambda: RunOptions(epochs=50, grid_size=32))
+    speed: SpeedOptions = field(default_factory=SpeedOptions)
+    scores: ScoreOptions = field(default_factory=ScoreOptions)
 
 
 VAE_PRESETS: dict[str, Preset] = {
@@ -170,12 +192,12 @@ VAE_PRESETS: dict[str, Preset] = {
     "smoke": lambda user: dict(image_size=32, latent_dim=16, width=16, batch_size=64, epochs=2, limit=512, checkpoint_every=1, grid_size=16, smooth_window=5),
 }
 
-@dataclass
-class CycleGANConfig(SpeedOptions):
+@dataclass(frozen=True)
+class CycleGANConfig:
     """CycleGAN (spec section 2): Zhu et al. 2017 as the reference implementation trains it."""
 
     # objective
-    gan_loss: str = "lsgan"  # lsgan (least squares) | gan (the log loss of seed 004)
+    gan_loss: CycleLoss = "lsgan"  # lsgan (least squares) | gan (the log loss of seed 004)
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # identity weight = lambda_identity * lambda_cycle; 0 disables it
     halve_d_loss: bool = True  # D loss = 1/2 (real term + fake term)
@@ -183,13 +205,12 @@ class CycleGANConfig(SpeedOptions):
     # networks
     width: int = 64
     n_blocks: int = 6
-    init: str = "normal"
+    init: InitName = "normal"
     # optimisation
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
     batch_size: int = 1
-    epochs: int = 200
     decay_epochs: int = 100  # the last epochs decay the learning rate linearly towards 0 (0: constant)
     # data: builtin, a CycleGAN dataset root (trainA/ trainB/ testA/ testB/), or --domain-a/--domain-b folders
     data: str = "builtin"
@@ -200,17 +221,13 @@ class CycleGANConfig(SpeedOptions):
     data_root: str = "auto"
     image_size: int = 256  # the crop size the networks see
     load_size: int = 286
-    preprocess: str = "resize_crop"  # resize_crop (train: resize, random crop, flip) | resize | none
+    preprocess: Preprocess = "resize_crop"  # resize_crop (train: resize, random crop, flip) | resize | none
     flip: bool = True
     workers: int = 2
-    # run
-    preset: str = "default"
-    seed: int = 0
-    device: str = "auto"
-    checkpoint_every: int = 10
-    sample_every: int = 1
-    grid_size: int = 4  # fixed test images per translation grid
-    smooth_window: int = 100
+    # what every run has
+    run: RunOptions = field(default_factory=lambda: RunOptions(grid_size=4, smooth_window=100))
+    speed: SpeedOptions = field(default_factory=SpeedOptions)
+    scores: ScoreOptions = field(default_factory=ScoreOptions)
 
 
 CYCLEGAN_PRESETS: dict[str, Preset] = {
@@ -231,21 +248,29 @@ FAMILIES: dict[str, tuple[type, dict[str, Preset]]] = {
     "cyclegan": (CycleGANConfig, CYCLEGAN_PRESETS),
 }
 
-CHOICES: dict[str, tuple[str, ...]] = {
-    "loss": tuple(PAPER_DEFAULTS),
-    "critic_norm": ("batch", "layer", "none"),
-    "init": ("normal", "pytorch"),
-    "optimizer": ("adam", "rmsprop"),
-    "likelihood": ("bernoulli", "gaussian"),
-    "eval_network": ("builtin", "tf-inception", "torchvision"),
-    "gan_loss": ("lsgan", "gan"),
-    **{name: ("auto", "on", "off") for name in SPEED_FIELDS},
-    "preprocess": ("resize_crop", "resize", "none"),
-}
+def flat_fields(config_cls: type) -> dict[str, tuple[str | None, Any]]:
+    """Every setting of a family by its flat name (as in config.json and the flags): (its group or None, its type)."""
+    out: dict[str, tuple[str | None, Any]] = {}
+    for name, kind in get_type_hints(config_cls).items():
+        if name in GROUPS:
+            out.update({inner: (name, inner_kind) for inner, inner_kind in get_type_hints(GROUPS[name]).items()})
+        else:
+            out[name] = (None, kind)
+    return out
 
 
 def field_names(config_cls: type) -> list[str]:
-    return [f.name for f in fields(config_cls)]
+    return list(flat_fields(config_cls))
+
+
+def choices(kind: Any) -> tuple[str, ...] | None:
+    """The allowed values of a Literal-typed setting, else None."""
+    return get_args(kind) if get_origin(kind) is Literal else None
+
+
+def is_auto_switch(kind: Any) -> bool:
+    """A speed switch: True, False, or None for auto."""
+    return kind == (bool | None)
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
@@ -267,23 +292,62 @@ def _check_keys(config_cls: type, values: Mapping[str, Any], origin: str) -> Non
         )
 
 
+SWITCH_WORDS = {"auto": None, "on": True, "off": False, "true": True, "false": False}
+
+
 def _coerce(config_cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Convert values (from TOML or JSON) to each field's type: ints into float fields etc."""
-    types = {f.name: f.type for f in fields(config_cls)}
+    """Convert values (from TOML, JSON or flags) to each setting's type: ints into float fields, on/off/auto into
+    speed switches, and so on."""
+    kinds = flat_fields(config_cls)
     out = {}
     for key, value in values.items():
-        kind = types[key]
+        _, kind = kinds[key]
         try:
-            if kind in ("float", float) and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if is_auto_switch(kind):
+                if isinstance(value, str):
+                    if value.lower() not in SWITCH_WORDS:
+                        raise ValueError
+                    value = SWITCH_WORDS[value.lower()]
+                elif value is not None and not isinstance(value, bool):
+                    raise ValueError
+            elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
                 value = float(value)
-            elif kind in ("int", int) and isinstance(value, float) and value.is_integer():
+            elif kind is int and isinstance(value, float) and value.is_integer():
                 value = int(value)
-            elif kind in ("str", str) and not isinstance(value, str):
+            elif (kind is str or choices(kind)) and not isinstance(value, str):
                 value = str(value)
         except (TypeError, ValueError):
-            raise GenlabError(f"setting {key}={value!r} is not a valid {kind}") from None
+            allowed = " (auto, on or off)" if is_auto_switch(kind) else ""
+            raise GenlabError(f"setting {key}={value!r} is not a valid {getattr(kind, '__name__', kind)}{allowed}") from None
         out[key] = value
     return out
+
+
+def _nest(config_cls: type, values: Mapping[str, Any]) -> Any:
+    """A config from flat settings: each group's settings go into its group, over the family's defaults."""
+    kinds = flat_fields(config_cls)
+    defaults = config_cls()
+    top = {k: v for k, v in values.items() if kinds[k][0] is None}
+    for group in GROUPS:
+        inner = {k: v for k, v in values.items() if kinds[k][0] == group}
+        top[group] = dataclasses.replace(getattr(defaults, group), **inner)
+    return dataclasses.replace(defaults, **top)
+
+
+def flatten(cfg: Any) -> dict[str, Any]:
+    """The settings of a config by their flat names."""
+    out = {}
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        out.update(dataclasses.asdict(value) if f.name in GROUPS else {f.name: value})
+    return out
+
+
+def replace(cfg: Any, **changes: Any) -> Any:
+    """A copy of ``cfg`` with settings changed by their flat names (``replace(cfg, device="cpu", lr=1e-4)``)."""
+    config_cls = type(cfg)
+    _check_keys(config_cls, changes, "the changes")
+    return _nest(config_cls, {**flatten(cfg), **_coerce(config_cls, changes)})
 
 
 def resolve_device(name: str) -> str:
@@ -307,20 +371,22 @@ def resolve_data_root(value: str) -> str:
 
 
 def validate(cfg: Any) -> None:
-    for name, allowed in CHOICES.items():
-        if hasattr(cfg, name) and getattr(cfg, name) not in allowed:
-            raise GenlabError(f"unknown {name.replace('_', ' ')} {getattr(cfg, name)!r}; choose one of {list(allowed)}")
+    values = flatten(cfg)
+    for name, (_, kind) in flat_fields(type(cfg)).items():
+        allowed = choices(kind)
+        if allowed is not None and values[name] not in allowed:
+            raise GenlabError(f"unknown {name.replace('_', ' ')} {values[name]!r}; choose one of {list(allowed)}")
     for name in ("epochs", "batch_size", "n_critic", "grid_size", "checkpoint_every", "sample_every", "smooth_window"):
-        if hasattr(cfg, name) and getattr(cfg, name) < 1:
-            raise GenlabError(f"{name} must be at least 1 (got {getattr(cfg, name)})")
-    if getattr(cfg, "preprocess", "") == "resize_crop" and cfg.load_size < cfg.image_size:
-        raise GenlabError(f"load_size {cfg.load_size} is smaller than the crop image_size {cfg.image_size}; raise --load-size")
-    if hasattr(cfg, "decay_epochs") and not 0 <= cfg.decay_epochs <= cfg.epochs:
-        raise GenlabError(f"decay_epochs must be between 0 and epochs ({cfg.epochs}); got {cfg.decay_epochs}")
+        if name in values and values[name] < 1:
+            raise GenlabError(f"{name} must be at least 1 (got {values[name]})")
+    if values.get("preprocess") == "resize_crop" and values["load_size"] < values["image_size"]:
+        raise GenlabError(f"load_size {values['load_size']} is smaller than the crop image_size {values['image_size']}; raise --load-size")
+    if "decay_epochs" in values and not 0 <= values["decay_epochs"] <= values["epochs"]:
+        raise GenlabError(f"decay_epochs must be between 0 and epochs ({values['epochs']}); got {values['decay_epochs']}")
     for name in ("holdout", "crop_fraction", "test_fraction"):
-        if hasattr(cfg, name) and not 0 <= getattr(cfg, name) <= 1:
-            raise GenlabError(f"{name} must be between 0 and 1 (got {getattr(cfg, name)})")
-    size = getattr(cfg, "image_size", 32)
+        if name in values and not 0 <= values[name] <= 1:
+            raise GenlabError(f"{name} must be between 0 and 1 (got {values[name]})")
+    size = values["image_size"]
     if isinstance(cfg, CycleGANConfig):
         if size < 32 or size % 4:
             raise GenlabError(f"image_size must be a multiple of 4, at least 32 (got {size})")
@@ -335,7 +401,7 @@ def build_config(
     config_file: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Defaults < preset < config file < overrides (flags); resolved and validated."""
+    """Defaults < preset < config file < overrides (flags), by flat setting names; resolved, validated, frozen."""
     config_cls, presets = choose(FAMILIES, family, "model family")
     user: dict[str, Any] = {}
     if config_file is not None:
@@ -349,34 +415,36 @@ def build_config(
     if preset is not None:
         user["preset"] = preset
 
-    defaults = config_cls()
-    preset_name = user.get("preset", defaults.preset)
+    preset_name = user.get("preset", config_cls().run.preset)
     values = choose(presets, preset_name, "preset")(user)
     values.update(user)
-    cfg = dataclasses.replace(defaults, **values)
-    cfg.device = resolve_device(cfg.device)
-    cfg.data_root = resolve_data_root(cfg.data_root)
+    return resolve(_nest(config_cls, _coerce(config_cls, values)))
+
+
+def resolve(cfg: Any) -> Any:
+    """Device, data root and speed switches resolved ("auto" -> what this machine has), then validated."""
+    device = resolve_device(cfg.run.device)
+    on_cuda = device.startswith("cuda")
+    switches = {name: on_cuda if getattr(cfg.speed, name) is None else getattr(cfg.speed, name) for name in SPEED_FIELDS}
+    cfg = dataclasses.replace(
+        cfg,
+        run=dataclasses.replace(cfg.run, device=device),
+        data_root=resolve_data_root(cfg.data_root),
+        speed=dataclasses.replace(cfg.speed, **switches),
+    )
     validate(cfg)
-    resolve_speed(cfg)
     return cfg
 
 
-def resolve_speed(cfg: Any) -> None:
-    """auto -> on for CUDA devices, off for the CPU."""
-    for name in SPEED_FIELDS:
-        if getattr(cfg, name) == "auto":
-            setattr(cfg, name, "on" if cfg.device.startswith("cuda") else "off")
-
-
 def config_to_dict(cfg: Any) -> dict[str, Any]:
-    return {"family": family_of(cfg), **dataclasses.asdict(cfg)}
+    return {"family": family_of(cfg), **flatten(cfg)}
 
 
 def config_from_dict(data: Mapping[str, Any]) -> Any:
     data = dict(data)
     config_cls, _ = choose(FAMILIES, data.pop("family"), "model family")
     _check_keys(config_cls, data, "the saved config")
-    return config_cls(**_coerce(config_cls, data))
+    return _nest(config_cls, _coerce(config_cls, data))
 
 
 def family_of(cfg: Any) -> str:

@@ -62,9 +62,9 @@ class DemoEntry:
         """What was trained, in one line: steps, image size, preset, wall time."""
         cfg = self.run.config()
         steps = int(max(History.load(self.run.history_path, up_to_step=10**12).column("step")[1], default=0))
-        preset = f"preset {cfg.preset}" + (f", {cfg.loss} loss" if isinstance(cfg, DCGANConfig) else "")
+        preset = f"preset {cfg.run.preset}" + (f", {cfg.loss} loss" if isinstance(cfg, DCGANConfig) else "")
         return (
-            f"{steps:,} steps of batch {cfg.batch_size} ({cfg.epochs} epochs), {cfg.image_size}x{cfg.image_size}, "
+            f"{steps:,} steps of batch {cfg.batch_size} ({cfg.run.epochs} epochs), {cfg.image_size}x{cfg.image_size}, "
             f"{preset}, {self.seconds:.0f} s"
         )
 
@@ -90,7 +90,7 @@ def _dcgan_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry
     entries = []
     for loss in DEMO_LOSSES:
         cfg = demo_dcgan_config(loss, epochs=epochs, device=device)
-        print(f"genlab demo: DCGAN with the {loss} loss, {cfg.epochs} epochs on the built-in digits", flush=True)
+        print(f"genlab demo: DCGAN with the {loss} loss, {cfg.run.epochs} epochs on the built-in digits", flush=True)
         run, seconds = _timed_train(cfg, out / f"dcgan-{loss}")
         entries.append(
             DemoEntry(
@@ -98,7 +98,7 @@ def _dcgan_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry
                 run,
                 (
                     ("samples after epoch 1", run.images / "fake_image-001.png"),
-                    (f"samples after epoch {cfg.epochs}", run.images / f"fake_image-{cfg.epochs:03d}.png"),
+                    (f"samples after epoch {cfg.run.epochs}", run.images / f"fake_image-{cfg.run.epochs:03d}.png"),
                     ("learning curves", run.plots / "losses.png"),
                 ),
                 seconds,

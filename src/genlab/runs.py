@@ -6,13 +6,12 @@ sampling, translating or scoring a run never changes what else the process draws
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from genlab.checkpoint import load_checkpoint
-from genlab.config import FAMILIES, build_config
+from genlab.config import FAMILIES, build_config, replace
 from genlab.families import build_model, load_weights
 from genlab.run_dir import RunDir
 
@@ -28,7 +27,7 @@ class TrainedRun:
 def load_model(run_dir: str | Path, checkpoint: str = "latest", device: str = "cpu") -> TrainedRun:
     """The model of ``run_dir`` with the weights of ``checkpoint`` (latest, best, an epoch or a .pt path), on ``device``."""
     run = RunDir.open(run_dir)
-    cfg = dataclasses.replace(run.config(), device=device)
+    cfg = replace(run.config(), device=device)
     state = load_checkpoint(run.checkpoint(checkpoint), map_location=device)
     model = build_model(cfg)
     load_weights(model, state["trainer"]["models"])
@@ -40,5 +39,5 @@ def describe(target: str) -> str:
     if target in FAMILIES:
         cfg = build_config(target, overrides={"device": "cpu"})
     else:
-        cfg = dataclasses.replace(RunDir.open(target).config(), device="cpu")
+        cfg = replace(RunDir.open(target).config(), device="cpu")
     return build_model(cfg).describe()

@@ -18,19 +18,19 @@ def image_data(cfg: DCGANConfig | VAEConfig) -> tuple[InMemoryImages, InMemoryIm
     crop = {k: getattr(cfg, k) for k in ("crop_size", "crop_fraction") if hasattr(cfg, k)}
     images = load_images(cfg.data, image_size=cfg.image_size, data_root=cfg.data_root, limit=cfg.limit, **crop)
     holdout = getattr(cfg, "holdout", 0.0)
-    return split_holdout(images, holdout, seed=cfg.seed) if holdout else (images, None)
+    return split_holdout(images, holdout, seed=cfg.run.seed) if holdout else (images, None)
 
 
 def unpaired_data(cfg: CycleGANConfig) -> tuple[UnpairedImages, Domains]:
     """(unpaired training pairs, the four domains with the test sets preprocessed for testing)."""
     domains = open_domains(
-        cfg.data, domain_a=cfg.domain_a, domain_b=cfg.domain_b, test_fraction=cfg.test_fraction, seed=cfg.seed,
+        cfg.data, domain_a=cfg.domain_a, domain_b=cfg.domain_b, test_fraction=cfg.test_fraction, seed=cfg.run.seed,
         data_root=cfg.data_root,
     )
     check_sizes(domains, preprocess=cfg.preprocess, crop_size=cfg.image_size)
     first = lambda images: Subset(images, range(min(cfg.limit, len(images)))) if cfg.limit else images  # noqa: E731
     train = UnpairedImages(
-        first(domains.train_a), first(domains.train_b), seed=cfg.seed, preprocess=cfg.preprocess,
+        first(domains.train_a), first(domains.train_b), seed=cfg.run.seed, preprocess=cfg.preprocess,
         load_size=cfg.load_size, crop_size=cfg.image_size, flip=cfg.flip,
     )
     test = dict(preprocess=cfg.preprocess, crop_size=cfg.image_size)

@@ -42,7 +42,7 @@ class Reconstructor(Protocol):
 
 
 def build_model(cfg: Any) -> Any:
-    """The model of ``cfg``'s family, freshly initialised from ``cfg.seed``, on ``cfg.device``."""
+    """The model of ``cfg``'s family, freshly initialised from ``cfg.run.seed``, on ``cfg.run.device``."""
     return choose(MODELS, family_of(cfg), "model family")(cfg)
 
 

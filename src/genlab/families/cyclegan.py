@@ -25,8 +25,8 @@ def build_discriminator(cfg: CycleGANConfig) -> PatchDiscriminator:
 class CycleGAN:
     def __init__(self, cfg: CycleGANConfig) -> None:
         self.cfg = cfg
-        self.device = torch.device(cfg.device)
-        with seeded(cfg.seed):  # the construction order fixes the initial weights
+        self.device = torch.device(cfg.run.device)
+        with seeded(cfg.run.seed):  # the construction order fixes the initial weights
             self.gen_a2b, self.gen_b2a = build_generator(cfg).to(self.device), build_generator(cfg).to(self.device)
             self.disc_a, self.disc_b = build_discriminator(cfg).to(self.device), build_discriminator(cfg).to(self.device)
 

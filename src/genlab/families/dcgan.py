@@ -28,15 +28,15 @@ def build_discriminator(cfg: DCGANConfig) -> DCGANDiscriminator:
 
 def fixed_noise(cfg: DCGANConfig, n: int, device: torch.device | str) -> Tensor:
     """The same z batch for every grid of a run (a function of the seed only)."""
-    generator = torch.Generator().manual_seed(cfg.seed + 7919)
+    generator = torch.Generator().manual_seed(cfg.run.seed + 7919)
     return torch.randn(n, cfg.z_dim, 1, 1, generator=generator).to(device)
 
 
 class DCGAN:
     def __init__(self, cfg: DCGANConfig) -> None:
         self.cfg = cfg
-        self.device = torch.device(cfg.device)
-        with seeded(cfg.seed):  # generator first, then discriminator: the order fixes their initial weights
+        self.device = torch.device(cfg.run.device)
+        with seeded(cfg.run.seed):  # generator first, then discriminator: the order fixes their initial weights
             self.gen = build_generator(cfg).to(self.device)
             self.disc = build_discriminator(cfg).to(self.device)
 

@@ -19,8 +19,8 @@ def build_vae(cfg: VAEConfig) -> ConvVAE:
 class VAE:
     def __init__(self, cfg: VAEConfig) -> None:
         self.cfg = cfg
-        self.device = torch.device(cfg.device)
-        with seeded(cfg.seed):
+        self.device = torch.device(cfg.run.device)
+        with seeded(cfg.run.seed):
             self.vae = build_vae(cfg).to(self.device)
 
     @property

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genlab.config import LossName
 from genlab.registry import choose
 
 
@@ -102,7 +103,7 @@ class AdversarialLoss:
         return self.clips_weights or self.uses_gradient_penalty
 
 
-ADVERSARIAL_LOSSES: dict[str, AdversarialLoss] = {
+ADVERSARIAL_LOSSES: dict[LossName, AdversarialLoss] = {
     "gan": AdversarialLoss("gan", gan_discriminator_loss, gan_generator_loss),
     "lsgan": AdversarialLoss("lsgan", lsgan_discriminator_loss, lsgan_generator_loss),
     "wgan": AdversarialLoss("wgan", wasserstein_critic_loss, wasserstein_generator_loss, clips_weights=True),

@@ -14,11 +14,15 @@ Each is summed over the pixels of an image, then averaged over the batch.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from genlab.config import Likelihood
+from genlab.registry import choose
 
 
 def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
@@ -38,6 +42,13 @@ def gaussian_nll(logits: Tensor, x01: Tensor, sigma: float) -> Tensor:
     return per_pixel.flatten(1).sum(1)
 
 
+# -log p(x|z) per image, by likelihood: (decoder logits, pixels in [0, 1], sigma) -> (N,)
+LIKELIHOODS: dict[Likelihood, Callable[[Tensor, Tensor, float], Tensor]] = {
+    "bernoulli": lambda logits, x01, sigma: bernoulli_nll(logits, x01),
+    "gaussian": gaussian_nll,
+}
+
+
 class ELBOTerms(NamedTuple):
     loss: Tensor  # what is minimised: recon + beta * kl (the negative ELBO when beta = 1)
     nelbo: Tensor  # recon + kl, nats per image
@@ -49,12 +60,7 @@ def negative_elbo(
     logits: Tensor, x01: Tensor, mu: Tensor, logvar: Tensor, *, likelihood: str = "bernoulli", sigma: float = 0.1, beta: float = 1.0
 ) -> ELBOTerms:
     """Batch means of the negative ELBO and its two terms."""
-    if likelihood == "bernoulli":
-        recon = bernoulli_nll(logits, x01).mean()
-    elif likelihood == "gaussian":
-        recon = gaussian_nll(logits, x01, sigma).mean()
-    else:
-        raise ValueError(f"unknown likelihood {likelihood!r}")
+    recon = choose(LIKELIHOODS, likelihood, "likelihood")(logits, x01, sigma).mean()
     kl = gaussian_kl(mu, logvar).mean()
     return ELBOTerms(recon + beta * kl, recon + kl, recon, kl)
 

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from genlab.config import NetworkName
 from genlab.data.transforms import to_model_range, to_uint8
 from genlab.errors import GenlabError
 from genlab.metrics.builtin_classifier import DigitClassifier
@@ -138,7 +139,7 @@ class BuiltinClassifier(FeatureExtractor):
         return Features(*self.model.forward_features(resize_bilinear(_as_model_range(images, self.device), 32)))
 
 
-FEATURE_EXTRACTORS: dict[str, Callable[..., FeatureExtractor]] = {
+FEATURE_EXTRACTORS: dict[NetworkName, Callable[..., FeatureExtractor]] = {
     "torchvision": TorchvisionInception,
     "tf-inception": TFInception,
     "builtin": BuiltinClassifier,

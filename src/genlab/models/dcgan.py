@@ -20,9 +20,11 @@ away from the image, so 64x64 gives the DCGAN paper's 512-256-128-64 generator.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from torch import Tensor, nn
 
+from genlab.config import CriticNorm
 from genlab.registry import choose
 
 
@@ -47,7 +49,7 @@ def _no_norm(channels: int) -> nn.Module:
     return nn.Identity()
 
 
-CRITIC_NORMS = {"batch": _batch_norm, "layer": _layer_norm, "none": _no_norm}
+CRITIC_NORMS: dict[CriticNorm, Callable[[int], nn.Module]] = {"batch": _batch_norm, "layer": _layer_norm, "none": _no_norm}
 
 
 class DCGANGenerator(nn.Module):

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from genlab.config import InitName
 from genlab.registry import choose
 
 
@@ -27,7 +28,7 @@ def pytorch_default_init_(module: nn.Module) -> None:
     """Keep the initialisation each layer's constructor gave it (what a skeleton without custom init does)."""
 
 
-INITS: dict[str, Callable[[nn.Module], None]] = {
+INITS: dict[InitName, Callable[[nn.Module], None]] = {
     "normal": normal_init_,
     "pytorch": pytorch_default_init_,
 }

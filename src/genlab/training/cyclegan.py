@@ -12,6 +12,7 @@ The learning rate is constant, then decays linearly (stepped once per epoch).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from genlab.config import CycleGANConfig
+from genlab.config import CycleGANConfig, CycleLoss
 from genlab.data.transforms import to_model_range
 from genlab.losses.adversarial import bce_target_loss, least_squares_target_loss
 from genlab.families import load_weights
@@ -31,7 +32,7 @@ from genlab.run_dir import History, RunDir
 from genlab.training.runtime import autocast, memory_format, optimizer_options, prepare_models, rank_seed
 from genlab.training.schedules import linear_decay_factor
 
-TARGET_LOSSES = {"lsgan": least_squares_target_loss, "gan": bce_target_loss}
+TARGET_LOSSES: dict[CycleLoss, Callable[[Tensor, bool], Tensor]] = {"lsgan": least_squares_target_loss, "gan": bce_target_loss}
 
 
 class CycleGANTrainer:
@@ -40,19 +41,19 @@ class CycleGANTrainer:
     ) -> None:
         """Trains ``model`` (by default a new one built from ``cfg``); ``test_a``/``test_b``: the grids' test images."""
         self.cfg = cfg
-        self.device = torch.device(cfg.device)
+        self.device = torch.device(cfg.run.device)
         self.model = model or CycleGAN(cfg)
         self.gen_a2b, self.gen_b2a, self.disc_a, self.disc_b = self.model.networks.values()
         prepare_models(self.models, cfg)
         adam = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **optimizer_options(cfg))
         self.opt_g = torch.optim.Adam(itertools.chain(self.gen_a2b.parameters(), self.gen_b2a.parameters()), **adam)
         self.opt_d = torch.optim.Adam(itertools.chain(self.disc_a.parameters(), self.disc_b.parameters()), **adam)
-        decay = lambda e: linear_decay_factor(e, epochs=cfg.epochs, decay_epochs=cfg.decay_epochs)  # noqa: E731
+        decay = lambda e: linear_decay_factor(e, epochs=cfg.run.epochs, decay_epochs=cfg.decay_epochs)  # noqa: E731
         self.schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (self.opt_g, self.opt_d)]
-        self.pool_a = ImagePool(cfg.pool_size, seed=rank_seed(cfg.seed + 11))
-        self.pool_b = ImagePool(cfg.pool_size, seed=rank_seed(cfg.seed + 13))
+        self.pool_a = ImagePool(cfg.pool_size, seed=rank_seed(cfg.run.seed + 11))
+        self.pool_b = ImagePool(cfg.pool_size, seed=rank_seed(cfg.run.seed + 13))
         self.target_loss = TARGET_LOSSES[cfg.gan_loss]
-        n = cfg.grid_size
+        n = cfg.run.grid_size
         self.fixed_a = torch.stack([test_a[i] for i in range(min(n, len(test_a)))]) if test_a is not None else None
         self.fixed_b = torch.stack([test_b[i] for i in range(min(n, len(test_b)))]) if test_b is not None else None
 
@@ -119,7 +120,7 @@ class CycleGANTrainer:
             scheduler.step()
 
     def report(self, epoch: int, run: RunDir, history: History) -> None:
-        if epoch % self.cfg.sample_every == 0 or epoch == self.cfg.epochs:
+        if epoch % self.cfg.run.sample_every == 0 or epoch == self.cfg.run.epochs:
             self._save_translations(epoch, run)
         plot_curves(
             history,
@@ -129,7 +130,7 @@ class CycleGANTrainer:
                 "generator terms": ["adv_a2b", "adv_b2a", "cycle", "identity"],
             },
             run.plots / "losses.png",
-            window=self.cfg.smooth_window,
+            window=self.cfg.run.smooth_window,
         )
 
     def state_dict(self) -> dict[str, Any]:

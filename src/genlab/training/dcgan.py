@@ -10,6 +10,7 @@ The generator's forward pass is shared by both updates (as in pytorch/examples' 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import warnings
@@ -17,7 +18,7 @@ import warnings
 import torch
 from torch import Tensor, nn
 
-from genlab.config import DCGANConfig
+from genlab.config import DCGANConfig, OptimizerName
 from genlab.data.images import GenlabWarning
 from genlab.data.transforms import to_model_range
 from genlab.losses.adversarial import clip_weights_, get_loss, gradient_penalty
@@ -26,16 +27,19 @@ from genlab.families.dcgan import DCGAN, fixed_noise
 from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import save_grid
 from genlab.training.collapse import SAMPLES as COLLAPSE_SAMPLES, CollapseMonitor
+from genlab.registry import choose
 from genlab.run_dir import History, RunDir
 from genlab.training.runtime import autocast, memory_format, optimizer_options, prepare_models, rank_seed
 
 
+OPTIMIZERS: dict[OptimizerName, Callable[[Any, DCGANConfig], torch.optim.Optimizer]] = {
+    "adam": lambda params, cfg: torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **optimizer_options(cfg)),
+    "rmsprop": lambda params, cfg: torch.optim.RMSprop(params, lr=cfg.lr),  # WGAN's (Arjovsky et al. 2017)
+}
+
+
 def make_optimizer(params, cfg: DCGANConfig) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **optimizer_options(cfg))
-    if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr)
-    raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+    return choose(OPTIMIZERS, cfg.optimizer, "optimizer")(params, cfg)
 
 
 class DCGANTrainer:
@@ -43,16 +47,16 @@ class DCGANTrainer:
         """Trains ``model`` (by default a new one built from ``cfg``); ``real``: a fixed batch of training
         images (uint8) for the collapse check after every epoch."""
         self.cfg = cfg
-        self.device = torch.device(cfg.device)
+        self.device = torch.device(cfg.run.device)
         self.model = model or DCGAN(cfg)
         self.gen, self.disc = self.model.gen, self.model.disc
         prepare_models(self.models, cfg)
         self.loss = get_loss(cfg.loss)
         self.opt_g = make_optimizer(self.gen.parameters(), cfg)
         self.opt_d = make_optimizer(self.disc.parameters(), cfg)
-        self.noise = torch.Generator(self.device).manual_seed(rank_seed(cfg.seed + 1))
+        self.noise = torch.Generator(self.device).manual_seed(rank_seed(cfg.run.seed + 1))
         # one fixed z batch: its first grid_size images make the grids, all of them the collapse check
-        self.fixed_z = fixed_noise(cfg, max(cfg.grid_size, COLLAPSE_SAMPLES), self.device)
+        self.fixed_z = fixed_noise(cfg, max(cfg.run.grid_size, COLLAPSE_SAMPLES), self.device)
         self.collapse = CollapseMonitor(real) if real is not None else None
 
     @property
@@ -103,16 +107,16 @@ class DCGANTrainer:
 
     def report(self, epoch: int, run: RunDir, history: History) -> None:
         samples = self.model.sample(self.fixed_z)
-        if epoch % self.cfg.sample_every == 0 or epoch == self.cfg.epochs:
-            save_grid(samples[: self.cfg.grid_size], run.images / f"fake_image-{epoch:03d}.png")
+        if epoch % self.cfg.run.sample_every == 0 or epoch == self.cfg.run.epochs:
+            save_grid(samples[: self.cfg.run.grid_size], run.images / f"fake_image-{epoch:03d}.png")
         if self.collapse is not None:
-            self.collapse(samples, epoch=epoch, run=run, history=history, last=epoch == self.cfg.epochs)
+            self.collapse(samples, epoch=epoch, run=run, history=history, last=epoch == self.cfg.run.epochs)
         self._warn_if_discriminator_wins(epoch, history)
         plot_curves(
             history,
             {"losses": ["g_loss", "d_loss"], "discriminator outputs": ["d_real", "d_fake"]},
             run.plots / "losses.png",
-            window=self.cfg.smooth_window,
+            window=self.cfg.run.smooth_window,
         )
 
     def _warn_if_discriminator_wins(self, epoch: int, history: History) -> None:

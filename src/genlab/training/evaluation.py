@@ -1,4 +1,5 @@
-"""Scores during training (``eval_every``): IS and KID of generated images on a chosen network.
+"""Scores during training (``eval_every``): IS and KID of generated images on a chosen network
+(for a CycleGAN: of its test set of B translated to A, against the real test set of A).
 
 Each evaluation adds a row (``is_mean``, ``is_std``, ``kid_mean``, ``kid_std``) to
 history.csv and redraws ``plots/scores.png``; the loop keeps ``checkpoints/best.pt``
@@ -9,24 +10,30 @@ a possible collapse.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
+import torch
+from torch import Tensor
+
+from genlab.config import CycleGANConfig
 from genlab.data.images import GenlabWarning
+from genlab.data.run_data import test_domains
 from genlab.data.transforms import to_uint8
-from genlab.sampling import generate
-from genlab.scoring import EVAL_DATASETS, features_of, open_source
 from genlab.metrics.feature_extractors import extract, make_extractor
 from genlab.metrics.inception_score import inception_score_from_logits
 from genlab.metrics.kid import kernel_inception_distance
 from genlab.reporting.curves import plot_curves
 from genlab.run_dir import History, RunDir
+from genlab.sampling import generate
+from genlab.scoring import EVAL_DATASETS, features_of, open_source
 
 DATA_TO_REFERENCE = {"builtin": "builtin", "cifar10": "cifar10-train"}
 
 
 def reference_for(cfg: Any) -> str:
-    if cfg.eval_reference != "auto":
-        return cfg.eval_reference
+    if cfg.scores.eval_reference != "auto":
+        return cfg.scores.eval_reference
     return DATA_TO_REFERENCE.get(cfg.data, cfg.data)
 
 
@@ -34,19 +41,34 @@ class TrainingEvaluator:
     best_metric = "kid_mean"  # lower is better
 
     def __init__(self, cfg: Any) -> None:
-        self.every, self.n, self.seed = cfg.eval_every, cfg.eval_n, cfg.seed
-        self.extractor = make_extractor(cfg.eval_network, device=cfg.device)
-        reference = reference_for(cfg)
-        source = open_source(reference, n=50_000, batch_size=100, device=cfg.device, data_root=cfg.data_root)
-        self.reference = features_of(source, self.extractor, "reference features")
-        self.reference_name = reference if reference in EVAL_DATASETS else source.description
+        self.every, self.n, self.seed = cfg.scores.eval_every, cfg.scores.eval_n, cfg.run.seed
+        self.extractor = make_extractor(cfg.scores.eval_network, device=cfg.run.device)
+        self.inputs = None  # CycleGAN: the test set of B, scored translated to A (the assignment's protocol)
+        if isinstance(cfg, CycleGANConfig):
+            test_a, test_b = test_domains(cfg)
+            self.inputs = torch.stack([test_b[i] for i in range(min(self.n, len(test_b)))])
+            self.n = len(self.inputs)
+        if isinstance(cfg, CycleGANConfig) and cfg.scores.eval_reference == "auto":
+            real_a = torch.stack([test_a[i] for i in range(len(test_a))])
+            self.reference = extract(self.extractor, [real_a], total=len(real_a), desc="reference features")
+            self.reference_name = "real test A"
+        else:
+            reference = reference_for(cfg)
+            source = open_source(reference, n=50_000, batch_size=100, device=cfg.run.device, data_root=cfg.data_root)
+            self.reference = features_of(source, self.extractor, "reference features")
+            self.reference_name = reference if reference in EVAL_DATASETS else source.description
+
+    def _images(self, model: Any) -> Iterator[Tensor]:
+        """uint8 batches: samples from the prior, or the CycleGAN test set of B translated to A."""
+        if self.inputs is None:
+            return (to_uint8(x) for x in generate(model, self.n, seed=self.seed))
+        return (to_uint8(model.translate(self.inputs[i : i + 100], "b2a")).cpu() for i in range(0, self.n, 100))
 
     def due(self, epoch: int, last_epoch: int) -> bool:
         return epoch % self.every == 0 or epoch == last_epoch
 
     def __call__(self, trainer: Any, epoch: int, run: RunDir, history: History) -> dict[str, float]:
-        images = (to_uint8(x) for x in generate(trainer.model, self.n, seed=self.seed))
-        ours = extract(self.extractor, images, total=self.n, desc="scoring")
+        ours = extract(self.extractor, self._images(trainer.model), total=self.n, desc="scoring")
         is_mean, is_std = inception_score_from_logits(ours.logits, splits=min(10, self.n))
         size = min(1000, self.n, self.reference.pool.shape[0])
         kid_mean, kid_std = kernel_inception_distance(ours.pool, self.reference.pool, subsets=50, subset_size=size)

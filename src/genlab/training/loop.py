@@ -66,7 +66,7 @@ def fit(
     lowest ``evaluator.best_metric`` so far (``best`` carried over on resume) is kept as best.pt.
     Pictures are written on a background thread when the config's ``async_writes`` is on.
     """
-    with background_writes(config.get("async_writes") == "on"):
+    with background_writes(bool(config.get("async_writes"))):
         step = start_step
         main = current().is_main
         for epoch in range(start_epoch + 1, epochs + 1):

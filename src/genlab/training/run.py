@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from genlab.config import config_to_dict, family_of, format_config, resolve_device, save_config, validate
+from genlab.config import config_to_dict, family_of, format_config, replace, resolve, save_config
 from genlab.data.images import InMemoryImages
 from genlab.data.loader import EpochBatches
 from genlab.data.run_data import image_data, unpaired_data
@@ -26,7 +25,7 @@ from genlab.training.vae import VAETrainer
 def _images_and_real_batch(cfg: Any) -> tuple[InMemoryImages, Any]:
     """(training images, a fixed batch of them for the collapse check)."""
     images, _ = image_data(cfg)
-    return images, fixed_real_batch(images, seed=cfg.seed)
+    return images, fixed_real_batch(images, seed=cfg.run.seed)
 
 
 # family -> config -> (training dataset, what else its trainer needs)
@@ -53,8 +52,8 @@ def load_data(cfg: Any) -> tuple[Any, Any]:
 def _batches(dataset: Any, cfg: Any) -> EpochBatches:
     runtime = current()
     return EpochBatches(
-        dataset, cfg.batch_size, seed=cfg.seed, workers=cfg.workers, rank=runtime.rank, world_size=runtime.world_size,
-        device=cfg.device if getattr(cfg, "data_on_device", "off") == "on" else None,
+        dataset, cfg.batch_size, seed=cfg.run.seed, workers=cfg.workers, rank=runtime.rank, world_size=runtime.world_size,
+        device=cfg.run.device if cfg.speed.data_on_device else None,
     )
 
 
@@ -71,7 +70,7 @@ def train(cfg: Any, out: str | Path, *, quiet: bool = False) -> RunDir:
     batches = _batches(dataset, cfg)
     trainer = _replica(cfg, extra)
     main = current().is_main
-    evaluator = TrainingEvaluator(cfg) if getattr(cfg, "eval_every", 0) and main else None
+    evaluator = TrainingEvaluator(cfg) if cfg.scores.eval_every and main else None
     if main:
         run = RunDir.create(out, cfg)
         architecture = trainer.model.describe()
@@ -83,7 +82,7 @@ def train(cfg: Any, out: str | Path, *, quiet: bool = False) -> RunDir:
     history = History(run.history_path)
     fit(
         trainer, batches, run, history,
-        config=config_to_dict(cfg), epochs=cfg.epochs, checkpoint_every=cfg.checkpoint_every, evaluator=evaluator,
+        config=config_to_dict(cfg), epochs=cfg.run.epochs, checkpoint_every=cfg.run.checkpoint_every, evaluator=evaluator,
     )
     return run
 
@@ -96,13 +95,11 @@ def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quie
     checkpoint = load_checkpoint(run.latest)
     cfg = run.config()
     if overrides:
-        cfg = dataclasses.replace(cfg, **overrides)
-        cfg.device = resolve_device(cfg.device)
-        validate(cfg)
+        cfg = resolve(replace(cfg, **overrides))
         if current().is_main:
             save_config(cfg, run.config_path)
     epoch, step = checkpoint["epoch"], checkpoint["step"]
-    if epoch >= cfg.epochs:
+    if epoch >= cfg.run.epochs:
         raise GenlabError(f"{run.root} already finished {epoch} epochs; pass --epochs N (more than {epoch}) to train longer")
     dataset, extra = load_data(cfg)
     trainer = make_trainer(cfg, extra)
@@ -112,12 +109,12 @@ def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quie
     batches = _batches(dataset, cfg)
     main = current().is_main
     if not quiet and main:
-        print(f"genlab: resuming {run.root} at epoch {epoch + 1}/{cfg.epochs} (step {step})", flush=True)
+        print(f"genlab: resuming {run.root} at epoch {epoch + 1}/{cfg.run.epochs} (step {step})", flush=True)
     history = History.load(run.history_path, up_to_step=step)
     fit(
         trainer, batches, run, history,
-        config=config_to_dict(cfg), epochs=cfg.epochs, checkpoint_every=cfg.checkpoint_every,
+        config=config_to_dict(cfg), epochs=cfg.run.epochs, checkpoint_every=cfg.run.checkpoint_every,
         start_epoch=epoch, start_step=step,
-        evaluator=TrainingEvaluator(cfg) if getattr(cfg, "eval_every", 0) and main else None, best=checkpoint.get("best"),
+        evaluator=TrainingEvaluator(cfg) if cfg.scores.eval_every and main else None, best=checkpoint.get("best"),
     )
     return run

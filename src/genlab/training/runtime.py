@@ -119,21 +119,21 @@ def shutdown() -> None:
 
 def autocast(cfg: Any) -> contextlib.AbstractContextManager:
     """bf16 autocast of forward passes when ``amp`` is on (a no-op otherwise)."""
-    device_type = torch.device(cfg.device).type
-    return torch.autocast(device_type, dtype=torch.bfloat16, enabled=getattr(cfg, "amp", "off") == "on")
+    device_type = torch.device(cfg.run.device).type
+    return torch.autocast(device_type, dtype=torch.bfloat16, enabled=cfg.speed.amp)
 
 
 def optimizer_options(cfg: Any) -> dict[str, Any]:
-    return {"fused": True} if getattr(cfg, "fused_optimizer", "off") == "on" else {}
+    return {"fused": True} if cfg.speed.fused_optimizer else {}
 
 
 def memory_format(cfg: Any) -> torch.memory_format:
-    return torch.channels_last if getattr(cfg, "channels_last", "off") == "on" else torch.contiguous_format
+    return torch.channels_last if cfg.speed.channels_last else torch.contiguous_format
 
 
 def prepare_models(models: dict[str, nn.Module], cfg: Any) -> None:
     """channels_last and torch.compile, in place: the modules (and their checkpoint names) stay the same."""
     for model in models.values():
         model.to(memory_format=memory_format(cfg))
-        if getattr(cfg, "compile", False):
+        if cfg.speed.compile:
             model.compile()

@@ -31,15 +31,15 @@ class VAETrainer:
     def __init__(self, cfg: VAEConfig, holdout: InMemoryImages | None = None, *, model: VAE | None = None) -> None:
         """Trains ``model`` (by default a new one built from ``cfg``); ``holdout``: the held-out images."""
         self.cfg = cfg
-        self.device = torch.device(cfg.device)
+        self.device = torch.device(cfg.run.device)
         self.model = model or VAE(cfg)
         self.vae = self.model.vae
         prepare_models(self.models, cfg)
         self.opt = torch.optim.Adam(self.vae.parameters(), lr=cfg.lr, **optimizer_options(cfg))
-        self.noise = torch.Generator(self.device).manual_seed(rank_seed(cfg.seed + 1))
+        self.noise = torch.Generator(self.device).manual_seed(rank_seed(cfg.run.seed + 1))
         # one fixed z batch: its first grid_size images make the prior grids, all of them the collapse check
-        n = max(cfg.grid_size, COLLAPSE_SAMPLES)
-        self.fixed_z = torch.randn(n, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.seed + 7919)).to(self.device)
+        n = max(cfg.run.grid_size, COLLAPSE_SAMPLES)
+        self.fixed_z = torch.randn(n, cfg.latent_dim, generator=torch.Generator().manual_seed(cfg.run.seed + 7919)).to(self.device)
         self.holdout = holdout
         self.collapse = CollapseMonitor(holdout.images) if holdout is not None and len(holdout) >= 2 else None
         if cfg.beta != 1.0:
@@ -97,22 +97,22 @@ class VAETrainer:
     def report(self, epoch: int, run: RunDir, history: History) -> None:
         cfg = self.cfg
         if self.holdout is not None:
-            scores = self.evaluate(self.holdout, seed=cfg.seed + epoch)
+            scores = self.evaluate(self.holdout, seed=cfg.run.seed + epoch)
             history.append({"step": history.rows[-1]["step"], "epoch": epoch, **{f"val_{k}": v for k, v in scores.items()}})
         prior = self.model.sample(self.fixed_z)
-        if epoch % cfg.sample_every == 0 or epoch == cfg.epochs:
+        if epoch % cfg.run.sample_every == 0 or epoch == cfg.run.epochs:
             if self.holdout is not None:
-                real = self.holdout.images[: cfg.grid_size]
+                real = self.holdout.images[: cfg.run.grid_size]
                 pairs = interleave(to_model_range(real).cpu(), self.model.reconstruct(real).cpu())
                 save_grid(pairs, run.images / f"recon-{epoch:03d}.png", nrow=8)
-            save_grid(prior[: cfg.grid_size], run.images / f"prior-{epoch:03d}.png")
+            save_grid(prior[: cfg.run.grid_size], run.images / f"prior-{epoch:03d}.png")
         if self.collapse is not None:
-            self.collapse(prior, epoch=epoch, run=run, history=history, last=epoch == cfg.epochs)
+            self.collapse(prior, epoch=epoch, run=run, history=history, last=epoch == cfg.run.epochs)
         plot_curves(
             history,
             {"negative ELBO (nats per image)": ["nelbo", "val_nelbo"], "terms (nats per image)": ["recon", "kl", "val_recon", "val_kl"]},
             run.plots / "elbo.png",
-            window=cfg.smooth_window,
+            window=cfg.run.smooth_window,
             unsmoothed=("val_nelbo", "val_recon", "val_kl"),
         )
 
