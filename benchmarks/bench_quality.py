@@ -255,7 +255,7 @@ BUILTIN_TRAIN = 1500
 
 def make_cases(args) -> list[Case]:
     cases = []
-    common = dict(data="builtin", device=args.device, checkpoint_every=10_000, image_size=args.image_size)
+    common = dict(data="builtin", device=args.device, checkpoint_every=10_000, image_size=args.image_size, seed=args.seed)
     for preset in ("assignment", "paper"):
         for loss in ("gan", "lsgan", "wgan", "wgan-gp"):
             cfg = build_config("dcgan", preset=preset, overrides={**common, "loss": loss})
@@ -263,14 +263,14 @@ def make_cases(args) -> list[Case]:
             cfg = replace(cfg, epochs=epochs)
             cases.append(Case(f"dcgan-{loss}-{preset}", "dcgan", cfg, epochs))
     for loss in ("gan", "lsgan", "wgan", "wgan-gp"):
-        cfg = demo_dcgan_config(loss, device=args.device)
+        cfg = replace(demo_dcgan_config(loss, device=args.device), seed=args.seed)
         cases.append(Case(f"demo-{loss}", "dcgan", cfg, cfg.run.epochs))
     epochs = DEMO_CYCLEGAN_EPOCHS
     cfg = build_config("cyclegan", preset="smoke", overrides={
-        **DEMO_CYCLEGAN, "epochs": epochs, "decay_epochs": max(1, epochs // 2), "device": args.device,
+        **DEMO_CYCLEGAN, "epochs": epochs, "decay_epochs": max(1, epochs // 2), "device": args.device, "seed": args.seed,
     })
     cases.append(Case("cyclegan-demo", "cyclegan", cfg, epochs))
-    cfg = build_config("vae", preset="smoke", overrides={**DEMO_VAE, "epochs": DEMO_VAE_EPOCHS, "device": args.device})
+    cfg = build_config("vae", preset="smoke", overrides={**DEMO_VAE, "epochs": DEMO_VAE_EPOCHS, "device": args.device, "seed": args.seed})
     cases.append(Case("vae-demo", "vae", cfg, DEMO_VAE_EPOCHS))
     if args.cases:
         wanted = set(args.cases.split(","))
@@ -351,6 +351,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000, help="training steps (batches) of each preset case (default 1000)")
     parser.add_argument("--image-size", type=int, default=16, help="the preset cases' image size (default 16; 32: the spec's table)")
     parser.add_argument("--cases", help="comma-separated case names (default: all)")
+    parser.add_argument("--seed", type=int, default=0, help="the run seed of every case (default 0): repeat with others to see the spread")
     parser.add_argument("--no-append", action="store_true", help="print only; do not append to benchmarks/RESULTS.md")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", module="genlab")
@@ -399,7 +400,7 @@ def append_results(args, header: tuple[str, ...], rows: list[tuple[str, ...]]) -
         "",
         f"## {datetime.date.today().isoformat()}, quality on the built-in digits ({args.device}: {cpu}, {platform.machine()}, torch {torch.__version__})",
         "",
-        f"`python benchmarks/bench_quality.py --steps {args.steps} --image-size {args.image_size}"
+        f"`python benchmarks/bench_quality.py --steps {args.steps} --image-size {args.image_size} --seed {args.seed}"
         + (f" --cases {args.cases}" if args.cases else "") + "`: built-in network, 1,000 samples, IS over 10 splits, "
         "KID and FID against the 297 held-out digits (KID in the built-in network's unscaled feature units); ratio = "
         "genlab IS / reference IS, a tie within 10%; minutes include sampling and scoring.",

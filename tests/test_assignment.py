@@ -143,9 +143,9 @@ def test_hand_in_layout(tmp_path, capsys):
 @pytest.mark.network
 def test_cifar10_train_scores_9_7197_under_the_assignment_protocol(tmp_path):
     from genlab.config import resolve_data_root
-    from genlab.scoring import evaluate
+    from genlab.scoring import Protocol, evaluate
 
-    result = evaluate("cifar10-train", network="torchvision", n=50_000, splits=1, batch_size=200,
+    result = evaluate("cifar10-train", Protocol(network="torchvision", n=50_000, splits=1), batch_size=200,
                       device="cuda" if torch.cuda.is_available() else "cpu", data_root=resolve_data_root("auto"))
     assert result.metrics["is_mean"] == pytest.approx(9.7197, abs=1e-3)
 

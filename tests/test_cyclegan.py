@@ -241,9 +241,9 @@ def test_translate_command_keeps_names_and_sizes(cyclegan_run, tmp_path, capsys)
 
 
 def test_is_of_the_test_set_translated_b_to_a(cyclegan_run):
-    from genlab.scoring import evaluate
+    from genlab.scoring import Protocol, evaluate
 
-    result = evaluate(str(cyclegan_run.root), metrics=("is", "kid"), network="builtin", n=1000, splits=1, kid_subsets=3)
+    result = evaluate(str(cyclegan_run.root), Protocol(network="builtin", n=1000, splits=1, kid_subsets=3), metrics=("is", "kid"))
     assert result.protocol["direction"] == "b2a" and result.protocol["n"] == 148  # the built-in test B
     assert result.protocol["reference"] == "builtin: real test A" and result.protocol["reference_n"] == 149
     # the known answer, by hand: translate test B with the run's generator, classify, exp(E_x KL(p(y|x) || p(y)))
@@ -260,7 +260,7 @@ def test_is_of_the_test_set_translated_b_to_a(cyclegan_run):
     expected = float(np.exp((p_yx * (np.log(p_yx) - np.log(p_y))).sum(1).mean()))
     assert result.metrics["is_mean"] == pytest.approx(expected, rel=1e-5)
     with pytest.raises(GenlabError, match="unknown direction 'sideways'; choose one of"):
-        evaluate(str(cyclegan_run.root), network="builtin", direction="sideways")
+        evaluate(str(cyclegan_run.root), Protocol(network="builtin", direction="sideways"))
 
 
 def test_download_by_name_from_a_local_server(tmp_path):

@@ -8,7 +8,7 @@ from genlab.cli import main
 from genlab.data.builtin import builtin_digits
 from genlab.errors import GenlabError
 from genlab.metrics.feature_extractors import make_extractor
-from genlab.scoring import evaluate
+from genlab.scoring import Protocol, evaluate, protocol
 from genlab.training.run import train
 
 
@@ -26,7 +26,7 @@ def gan_run(tmp_path_factory):
 
 
 def test_real_digits_score_as_the_classifier_says():
-    result = evaluate("builtin-test", network="builtin", n=297, splits=1)
+    result = evaluate("builtin-test", Protocol(network="builtin", n=297, splits=1))
     # by hand, from the classifier's class probabilities: IS = exp(E_x KL(p(y|x) || p(y)))
     logits = make_extractor("builtin")(builtin_digits("test").images).logits.double()
     p_yx = logits.softmax(1).numpy()
@@ -37,8 +37,8 @@ def test_real_digits_score_as_the_classifier_says():
 
 
 def test_run_source_protocol_stamp_and_warnings(gan_run):
-    result = evaluate(str(gan_run.root), metrics=("is", "fid", "kid"), network="builtin", n=64, splits=4,
-                      reference="builtin-test", kid_subsets=5)
+    result = evaluate(str(gan_run.root), Protocol(network="builtin", n=64, splits=4, reference="builtin-test", kid_subsets=5),
+                      metrics=("is", "fid", "kid"))
     assert set(result.metrics) == {"is_mean", "is_std", "fid", "kid_mean", "kid_std", "diversity", "duplicates"}
     p = result.protocol
     assert p["checkpoint"] == "latest" and p["n"] == 64 and p["reference_n"] == 297 and p["kid_subset_size"] == 64
@@ -46,12 +46,12 @@ def test_run_source_protocol_stamp_and_warnings(gan_run):
     assert any("FID on fewer than 2,048 images" in w for w in result.warnings)
     assert any("KID subset size lowered" in w for w in result.warnings)
     # the same seed gives the same samples and so the same score
-    again = evaluate(str(gan_run.root), network="builtin", n=64, splits=4)
+    again = evaluate(str(gan_run.root), Protocol(network="builtin", n=64, splits=4))
     assert again.metrics["is_mean"] == result.metrics["is_mean"]
 
 
 def test_fid_of_a_dataset_with_itself_is_zero_and_reference_is_cached(tmp_path):
-    result = evaluate("builtin-test", metrics=("fid",), network="builtin", reference="builtin-test", n=297)
+    result = evaluate("builtin-test", Protocol(network="builtin", reference="builtin-test", n=297), metrics=("fid",))
     assert result.metrics["fid"] == pytest.approx(0.0, abs=1e-6)
     # the same images as the reference: the same spread, and near-copies only where the real data has them
     assert result.metrics["diversity"] == pytest.approx(1.0) and result.metrics["duplicates"] < 0.05
@@ -65,22 +65,29 @@ def test_folder_source(tmp_path):
     rng = np.random.default_rng(0)
     for i in range(12):
         Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(folder / f"{i}.png")
-    result = evaluate(str(folder), network="builtin", n=50, splits=3)
+    result = evaluate(str(folder), Protocol(network="builtin", n=50, splits=3))
     assert result.protocol["n"] == 12
+    assert any("50 images were asked for" in w and "scored 12" in w for w in result.warnings)
     Image.new("RGB", (40, 40)).save(folder / "z.png")
     with pytest.raises(GenlabError, match="different sizes"):
-        evaluate(str(folder), network="builtin", n=50, splits=3)
+        evaluate(str(folder), Protocol(network="builtin", n=50, splits=3))
 
 
 def test_clear_errors():
     with pytest.raises(GenlabError, match="give --reference"):
-        evaluate("builtin", metrics=("fid",), network="builtin")
+        evaluate("builtin", Protocol(network="builtin"), metrics=("fid",))
     with pytest.raises(GenlabError, match="unknown metric"):
-        evaluate("builtin", metrics=("lpips",), network="builtin")
+        evaluate("builtin", Protocol(network="builtin"), metrics=("lpips",))
     with pytest.raises(GenlabError, match="5 images cannot make 10 splits"):
-        evaluate("builtin", network="builtin", n=5)
+        evaluate("builtin", Protocol(network="builtin", n=5))
     with pytest.raises(GenlabError, match="unknown image source 'mnist'"):
-        evaluate("mnist", network="builtin")
+        evaluate("mnist", Protocol(network="builtin"))
+    for field in ("splits", "n", "kid_subset_size"):  # not NaN with exit status 0
+        with pytest.raises(GenlabError, match=f"--{field.replace('_', '-')} must be at least 1 \\(got 0\\)"):
+            Protocol(network="builtin", **{field: 0})
+    with pytest.raises(GenlabError, match="unknown network 'inception'; choose one of"):
+        protocol("paper", network="inception")
+    assert protocol("assignment", n=10, splits=None) == Protocol(network="torchvision", n=10, splits=1)
 
 
 def test_evaluate_and_report_commands(gan_run, tmp_path, capsys):

@@ -183,18 +183,17 @@ def _reconstruct(args: argparse.Namespace) -> None:
 
 def _evaluate(args: argparse.Namespace) -> None:
     from genlab.config import resolve_device
-    from genlab.scoring import evaluate
+    from genlab.scoring import evaluate, protocol
 
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    protocol = _protocol(args, args.protocol)
-    result = evaluate(
-        args.source, metrics=metrics, network=protocol["network"], n=protocol["n"], splits=protocol["splits"], reference=args.reference,
-        reference_n=args.reference_n, batch_size=args.batch_size, device=resolve_device(args.device), weights=args.weights,
-        checkpoint=args.checkpoint, seed=args.seed, kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size,
-        direction=args.direction,
+    chosen = protocol(
+        args.protocol, network=args.network, weights=args.weights, n=args.n, splits=args.splits, seed=args.seed,
+        checkpoint=args.checkpoint, reference=args.reference, reference_n=args.reference_n, kid_subsets=args.kid_subsets,
+        kid_subset_size=args.kid_subset_size, direction=args.direction,
     )
+    result = evaluate(args.source, chosen, metrics=metrics, batch_size=args.batch_size, device=resolve_device(args.device))
     source = Path(args.source)
-    default = (source if (source / "config.json").is_file() else Path(".")) / f"evaluation-{protocol['network']}.json"
+    default = (source if (source / "config.json").is_file() else Path(".")) / f"evaluation-{chosen.network}.json"
     path = result.save(args.out or default)
     print(result.table())
     print(f"genlab: wrote {path}")
@@ -203,18 +202,19 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _report(args: argparse.Namespace) -> None:
     from genlab.config import resolve_device
     from genlab.reporting.scores import write_assignment_handin, write_report
+    from genlab.scoring import protocol
 
-    protocol = _protocol(args, args.protocol or ("assignment" if args.assignment else "paper"))
-    options = dict(
-        network=protocol["network"], n=protocol["n"], splits=protocol["splits"], weights=args.weights,
-        batch_size=args.batch_size, device=resolve_device(args.device), checkpoint=args.checkpoint,
+    chosen = protocol(
+        args.protocol or ("assignment" if args.assignment else "paper"),
+        network=args.network, weights=args.weights, n=args.n, splits=args.splits, checkpoint=args.checkpoint,
     )
+    options = dict(batch_size=args.batch_size, device=resolve_device(args.device))
     if args.assignment:
-        text = write_assignment_handin(args.runs, args.out or "hand-in", **options)
+        text = write_assignment_handin(args.runs, args.out or "hand-in", chosen, **options)
         print(text.read_text(), end="")
         print(f"genlab: wrote the hand-in folder {text.parent}")
     else:
-        text, twin = write_report(args.runs, args.out or "inception_score.txt", real=args.real, **options)
+        text, twin = write_report(args.runs, args.out or "inception_score.txt", chosen, real=args.real, **options)
         print(text.read_text(), end="")
         print(f"genlab: wrote {text} and {twin}")
 
@@ -273,16 +273,6 @@ COMMANDS = {
 
 def run_command(args: argparse.Namespace) -> None:
     COMMANDS[args.command](args)
-
-
-def _protocol(args: argparse.Namespace, name: str) -> dict[str, Any]:
-    """The named protocol's network, n and splits, each overridden by its flag when given."""
-    from genlab.scoring import PROTOCOLS
-    from genlab.registry import choose
-
-    protocol = dict(choose(PROTOCOLS, name, "protocol"))
-    protocol.update({k: getattr(args, k) for k in ("network", "n", "splits") if getattr(args, k) is not None})
-    return protocol
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from genlab.config import DCGANConfig, build_config
 from genlab.errors import GenlabError
 from genlab.reporting.scores import write_report
+from genlab.scoring import Protocol
 from genlab.training.run import train
 from genlab.run_dir import History, RunDir
 
@@ -174,7 +175,7 @@ def _score_line(row: dict | None, real: dict | None) -> str:
         text += f"; real held-out digits {real['metrics']['is_mean']:.2f}"
     if "diversity" in m:
         text += f"; sample diversity {m['diversity']:.2f} of real (collapse below 0.5)"
-    return text + "".join(f". Warning: {w}" for w in row["warnings"])
+    return text + "".join(f". Warning: {w}" for w in row["warnings"] if "collapsed" in w)
 
 
 def write_index(out: Path, entries: list[DemoEntry], scores: str = "", report_json: Path | None = None) -> Path:
@@ -224,7 +225,7 @@ def run_demo(out: str | Path = "genlab-demo", *, epochs: int | None = None, devi
     entries += _vae_entries(out, epochs, device)
     print("genlab demo: scoring every run with the built-in network", flush=True)
     report, twin = write_report(
-        [entry.run.root for entry in entries], out / "inception_score.txt",
-        network="builtin", n=1000, splits=10, real="builtin-test", device=device,
+        [entry.run.root for entry in entries], out / "inception_score.txt", Protocol(network="builtin", n=1000, splits=10),
+        real="builtin-test", device=device,
     )
     return write_index(out, entries, report.read_text(), twin)

@@ -10,22 +10,24 @@ honestly. Reference features are cached (``genlab.metrics.feature_cache``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import torch
 from torch import Tensor
 
-from genlab.config import CycleGANConfig, load_config, resolve_data_root
+from genlab.config import CycleGANConfig, NetworkName, load_config, resolve_data_root
 from genlab.data.builtin import builtin_digits
 from genlab.data.cifar10 import load_cifar10
 from genlab.data.images import ImageFolder, InMemoryImages
 from genlab.data.run_data import test_domains
 from genlab.data.transforms import to_uint8
 from genlab.errors import GenlabError
+from genlab.registry import choose
 from genlab.families.cyclegan import DIRECTIONS
 from genlab.metrics.diversity import Collapse, collapse_check
 from genlab.metrics.feature_cache import cached_features
@@ -38,12 +40,48 @@ from genlab.sampling import generate
 
 METRICS = ("is", "fid", "kid")
 
-# Named scoring protocols: what papers report, and what the assignment's own test code does
+@dataclass(frozen=True)
+class Protocol:
+    """How images are scored: the network and its weights (which fix the resize), how many images, the IS
+    splits and shuffle seed, the latents' seed and checkpoint of a run, and the real images for FID/KID.
+    Every result records it, so two numbers can be compared only when their protocols agree."""
+
+    network: NetworkName = "tf-inception"
+    weights: str | None = None  # a local weights file (default: the network's published weights)
+    n: int = 50_000  # images scored (generated for a run)
+    splits: int = 10
+    shuffle_seed: int = 2020  # torch-fidelity's
+    seed: int = 0  # a run's latents
+    checkpoint: str = "latest"
+    reference: str | None = None  # real images for FID/KID: a dataset name or a folder (a CycleGAN run: its test set)
+    reference_n: int = 50_000
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    direction: str = "b2a"  # a CycleGAN run: the test set translated b2a (the assignment's) or a2b
+
+    def __post_init__(self) -> None:
+        if self.network not in get_args(NetworkName):
+            raise GenlabError(f"unknown network {self.network!r}; choose one of {list(get_args(NetworkName))}")
+        if self.direction not in DIRECTIONS:
+            raise GenlabError(f"unknown direction {self.direction!r}; choose one of {list(DIRECTIONS)}")
+        for name in ("n", "splits", "reference_n", "kid_subsets", "kid_subset_size"):
+            if getattr(self, name) < 1:
+                raise GenlabError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)})")
+
+
+# Named protocols: what papers report, and what the assignment's own test code does
 # (torchvision's Inception v3, images in [-1, 1] resized bilinearly, softmax, one split, 1,000 samples).
-PROTOCOLS: dict[str, dict[str, Any]] = {
-    "paper": dict(network="tf-inception", n=50_000, splits=10),
-    "assignment": dict(network="torchvision", n=1_000, splits=1),
+PROTOCOLS: dict[str, Protocol] = {
+    "paper": Protocol(network="tf-inception", n=50_000, splits=10),
+    "assignment": Protocol(network="torchvision", n=1_000, splits=1),
 }
+
+
+def protocol(name: str = "paper", **changes: Any) -> Protocol:
+    """A named protocol with some fields changed (``None`` values leave a field as the protocol has it)."""
+    return dataclasses.replace(choose(PROTOCOLS, name, "protocol"), **{k: v for k, v in changes.items() if v is not None})
+
+
 FID_MIN_IMAGES = 2048
 
 EVAL_DATASETS: dict[str, Callable[[str], InMemoryImages]] = {
@@ -168,42 +206,31 @@ class Evaluation:
 
 def evaluate(
     source: str,
+    protocol: Protocol = PROTOCOLS["paper"],
     *,
     metrics: tuple[str, ...] = ("is",),
-    network: str = "tf-inception",
-    n: int = 50_000,
-    splits: int = 10,
-    reference: str | None = None,
-    reference_n: int = 50_000,
     batch_size: int = 100,
     device: str = "cpu",
-    weights: str | None = None,
-    checkpoint: str = "latest",
-    seed: int = 0,
-    shuffle_seed: int = 2020,
-    kid_subsets: int = 100,
-    kid_subset_size: int = 1000,
     data_root: str | None = None,
-    direction: str = "b2a",
     extractor: FeatureExtractor | None = None,
 ) -> Evaluation:
-    """Score ``source``; for a CycleGAN run, its test set translated in ``direction``, and by default
-    FID/KID against the real test set of the target domain."""
+    """Score ``source`` under ``protocol``; for a CycleGAN run, its test set translated in the protocol's direction,
+    and by default FID/KID against the real test set of the target domain. ``extractor``: one already made for
+    the protocol's network (reused across calls)."""
+    p = protocol
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
         raise GenlabError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
     cyclegan = _is_cyclegan_run(source)
-    if ("fid" in metrics or "kid" in metrics) and reference is None and not cyclegan:
+    if ("fid" in metrics or "kid" in metrics) and p.reference is None and not cyclegan:
         raise GenlabError("FID and KID compare against real images; give --reference (a dataset name or an image folder)")
-    if n < 1:
-        raise GenlabError(f"--n must be at least 1 (got {n})")
-    extractor = extractor or make_extractor(network, weights, device=device)
+    extractor = extractor or make_extractor(p.network, p.weights, device=device)
     ref_source = None
     if cyclegan:
-        images, target = cyclegan_sources(source, direction=direction, n=n, batch_size=batch_size, checkpoint=checkpoint, device=device)
-        ref_source = target if reference is None else None
+        images, target = cyclegan_sources(source, direction=p.direction, n=p.n, batch_size=batch_size, checkpoint=p.checkpoint, device=device)
+        ref_source = target if p.reference is None else None
     else:
-        images = open_source(source, n=n, batch_size=batch_size, seed=seed, checkpoint=checkpoint, device=device, data_root=data_root)
+        images = open_source(source, n=p.n, batch_size=batch_size, seed=p.seed, checkpoint=p.checkpoint, device=device, data_root=data_root)
     ours = features_of(images, extractor, "features")
     result = Evaluation(
         images.description,
@@ -215,18 +242,20 @@ def evaluate(
             "resize": extractor.resize,
             "n": images.n,
             "checkpoint": images.checkpoint,
-            "sample_seed": seed if images.checkpoint and not cyclegan else None,
-            **({"direction": direction} if cyclegan else {}),
+            "sample_seed": p.seed if images.checkpoint and not cyclegan else None,
+            **({"direction": p.direction} if cyclegan else {}),
         },
         features=ours,
     )
+    if images.n < p.n:
+        result.warnings.append(f"{p.n:,} images were asked for and {images.description} has {images.n:,}; scored {images.n:,}")
     if "is" in metrics:
-        mean, std = inception_score_from_logits(ours.logits, splits=splits, seed=shuffle_seed)
+        mean, std = inception_score_from_logits(ours.logits, splits=p.splits, seed=p.shuffle_seed)
         result.metrics.update(is_mean=mean, is_std=std)
-        result.protocol.update(splits=splits, shuffle_seed=shuffle_seed)
+        result.protocol.update(splits=p.splits, shuffle_seed=p.shuffle_seed)
     if "fid" in metrics or "kid" in metrics:
         if ref_source is None:
-            ref_source = open_source(reference, n=reference_n, batch_size=batch_size, data_root=data_root, device=device)
+            ref_source = open_source(p.reference, n=p.reference_n, batch_size=batch_size, data_root=data_root, device=device)
         ref = features_of(ref_source, extractor, "reference features")
         result.protocol.update(reference=ref_source.description, reference_n=ref_source.n)
         if "fid" in metrics:
@@ -239,12 +268,12 @@ def evaluate(
                     "and not comparable with published numbers; compare KID instead"
                 )
         if "kid" in metrics:
-            size = min(kid_subset_size, images.n, ref_source.n)
-            if size < kid_subset_size:
-                result.warnings.append(f"KID subset size lowered from {kid_subset_size} to {size} (the images available)")
-            mean, std = kernel_inception_distance(ours.pool, ref.pool, subsets=kid_subsets, subset_size=size, seed=shuffle_seed)
+            size = min(p.kid_subset_size, images.n, ref_source.n)
+            if size < p.kid_subset_size:
+                result.warnings.append(f"KID subset size lowered from {p.kid_subset_size} to {size} (the images available)")
+            mean, std = kernel_inception_distance(ours.pool, ref.pool, subsets=p.kid_subsets, subset_size=size, seed=p.shuffle_seed)
             result.metrics.update(kid_mean=mean, kid_std=std)
-            result.protocol.update(kid_subsets=kid_subsets, kid_subset_size=size, kid_seed=shuffle_seed)
+            result.protocol.update(kid_subsets=p.kid_subsets, kid_subset_size=size, kid_seed=p.shuffle_seed)
         if images.n >= 2 and ref_source.n >= 2:
             flag_collapse(result, collapse_check(ours.pool, ref.pool))
     return result

@@ -15,7 +15,7 @@ from typing import Any
 from genlab.config import CycleGANConfig, DCGANConfig, VAEConfig
 from genlab.errors import GenlabError
 from genlab.metrics.diversity import collapse_check
-from genlab.scoring import Evaluation, evaluate, flag_collapse
+from genlab.scoring import PROTOCOLS, Evaluation, Protocol, evaluate, flag_collapse
 from genlab.metrics.feature_extractors import make_extractor
 from genlab.run_dir import RunDir
 
@@ -32,33 +32,23 @@ def model_label(cfg: Any) -> str:
     return type(cfg).__name__
 
 
-def inception_scorer(
-    *, network: str, n: int, splits: int, weights: str | None, batch_size: int, device: str, checkpoint: str
-) -> Callable[[str], Evaluation]:
+def inception_scorer(protocol: Protocol, *, batch_size: int, device: str) -> Callable[[str], Evaluation]:
     """IS of a run or image source under one protocol, with one extractor for every row."""
-    extractor = make_extractor(network, weights, device=device)
-    return lambda source: evaluate(
-        source, metrics=("is",), n=n, splits=splits, batch_size=batch_size, device=device, extractor=extractor, checkpoint=checkpoint
-    )
+    extractor = make_extractor(protocol.network, protocol.weights, device=device)
+    return lambda source: evaluate(source, protocol, metrics=("is",), batch_size=batch_size, device=device, extractor=extractor)
 
 
 def write_report(
     runs: list[str | Path],
     out: str | Path,
+    protocol: Protocol = PROTOCOLS["paper"],
     *,
-    network: str = "tf-inception",
-    n: int = 50_000,
-    splits: int = 10,
     real: str | None = None,
-    weights: str | None = None,
     batch_size: int = 100,
     device: str = "cpu",
-    checkpoint: str = "latest",
 ) -> tuple[Path, Path]:
     """Write ``out`` (text) and ``out`` with .json; returns both paths."""
-    score = inception_scorer(
-        network=network, n=n, splits=splits, weights=weights, batch_size=batch_size, device=device, checkpoint=checkpoint
-    )
+    score = inception_scorer(protocol, batch_size=batch_size, device=device)
     rows: list[tuple[str, str, Evaluation]] = []
     for run_dir in runs:
         run = RunDir.open(run_dir)
@@ -70,7 +60,7 @@ def write_report(
         rows.append((f"real images ({real})", real, real_row))
 
     width = max(len(label) for label, _, _ in rows)
-    protocol = rows[0][2].protocol
+    stamp = rows[0][2].protocol
     lines = [
         f"{label + ':':<{width + 1}} Inception Score : {e.metrics['is_mean']:.4f} ± {e.metrics['is_std']:.4f}   [{source}, N = {e.protocol['n']}"
         + (f", diversity {e.metrics['diversity']:.2f}" if "diversity" in e.metrics else "")
@@ -80,9 +70,9 @@ def write_report(
     lines += [f"warning: {w}" for _, _, e in rows for w in e.warnings if "collapsed" in w]
     lines += [
         "",
-        f"protocol: network {protocol['network']} (weights sha256 {protocol['weights_sha256'][:16]}...), "
-        f"resize {protocol['resize']}, {protocol['splits']} splits, "
-        f"shuffle seed {protocol['shuffle_seed']}, {checkpoint} checkpoint"
+        f"protocol: network {stamp['network']} (weights sha256 {stamp['weights_sha256'][:16]}...), "
+        f"resize {stamp['resize']}, {stamp['splits']} splits, "
+        f"shuffle seed {stamp['shuffle_seed']}, {protocol.checkpoint} checkpoint"
         + ("; diversity: mean pairwise feature distance relative to the real images' (about 1 for real data; "
            "below 0.5, or over 20% near-duplicates, flags a collapse)" if real is not None else ""),
     ]
@@ -102,14 +92,10 @@ ASSIGNMENT_ORDER = ("GAN (DCGAN)", "LSGAN (DCGAN)", "WGAN (DCGAN)", "WGAN-GP (DC
 def write_assignment_handin(
     runs: list[str | Path],
     out: str | Path,
+    protocol: Protocol = PROTOCOLS["assignment"],
     *,
-    network: str = "torchvision",
-    n: int = 1000,
-    splits: int = 1,
-    weights: str | None = None,
     batch_size: int = 100,
     device: str = "cpu",
-    checkpoint: str = "latest",
 ) -> Path:
     """The assignment's hand-in layout under ``out``; returns ``out/inception_score.txt``.
 
@@ -121,9 +107,7 @@ def write_assignment_handin(
     import shutil
 
     out = Path(out)
-    score = inception_scorer(
-        network=network, n=n, splits=splits, weights=weights, batch_size=batch_size, device=device, checkpoint=checkpoint
-    )
+    score = inception_scorer(protocol, batch_size=batch_size, device=device)
     scored: dict[str, tuple[str, Evaluation]] = {}
     for run_dir in runs:
         run = RunDir.open(run_dir)
@@ -144,11 +128,11 @@ def write_assignment_handin(
     ordered = [label for label in ASSIGNMENT_ORDER if label in scored]
     lines = [f"{label}: Inception Score : {scored[label][1].metrics['is_mean']:.4f}" for label in ordered]
     lines += ["", "runs:"] + [f"  {label}: {scored[label][0]}" for label in ordered]
-    protocol = scored[ordered[0]][1].protocol
+    stamp = scored[ordered[0]][1].protocol
     lines += [
         "",
-        f"protocol: network {protocol['network']} (weights sha256 {protocol['weights_sha256'][:16]}...), resize {protocol['resize']}, "
-        f"{protocol['splits']} split(s); DCGAN: {n} generated images; CycleGAN: its test set translated B->A",
+        f"protocol: network {stamp['network']} (weights sha256 {stamp['weights_sha256'][:16]}...), resize {stamp['resize']}, "
+        f"{stamp['splits']} split(s); DCGAN: {protocol.n:,} generated images; CycleGAN: its test set translated B->A",
     ]
     text = out / "inception_score.txt"
     text.write_text("\n".join(lines) + "\n")

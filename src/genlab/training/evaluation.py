@@ -26,7 +26,7 @@ from genlab.metrics.kid import kernel_inception_distance
 from genlab.reporting.curves import plot_curves
 from genlab.run_dir import History, RunDir
 from genlab.sampling import generate
-from genlab.scoring import EVAL_DATASETS, features_of, open_source
+from genlab.scoring import EVAL_DATASETS, Protocol, features_of, open_source
 
 DATA_TO_REFERENCE = {"builtin": "builtin", "cifar10": "cifar10-train"}
 
@@ -41,20 +41,26 @@ class TrainingEvaluator:
     best_metric = "kid_mean"  # lower is better
 
     def __init__(self, cfg: Any) -> None:
-        self.every, self.n, self.seed = cfg.scores.eval_every, cfg.scores.eval_n, cfg.run.seed
-        self.extractor = make_extractor(cfg.scores.eval_network, device=cfg.run.device)
+        self.every = cfg.scores.eval_every
+        n = cfg.scores.eval_n
         self.inputs = None  # CycleGAN: the test set of B, scored translated to A (the assignment's protocol)
         if isinstance(cfg, CycleGANConfig):
             test_a, test_b = test_domains(cfg)
-            self.inputs = torch.stack([test_b[i] for i in range(min(self.n, len(test_b)))])
-            self.n = len(self.inputs)
+            self.inputs = torch.stack([test_b[i] for i in range(min(n, len(test_b)))])
+            n = len(self.inputs)
+        # the scoring protocol of every evaluation of the run (KID over 50 subsets, to stay quick)
+        self.protocol = Protocol(
+            network=cfg.scores.eval_network, n=n, splits=min(10, n), seed=cfg.run.seed, reference=reference_for(cfg), kid_subsets=50,
+        )
+        self.n, self.seed = n, cfg.run.seed
+        self.extractor = make_extractor(self.protocol.network, device=cfg.run.device)
         if isinstance(cfg, CycleGANConfig) and cfg.scores.eval_reference == "auto":
             real_a = torch.stack([test_a[i] for i in range(len(test_a))])
             self.reference = extract(self.extractor, [real_a], total=len(real_a), desc="reference features")
             self.reference_name = "real test A"
         else:
-            reference = reference_for(cfg)
-            source = open_source(reference, n=50_000, batch_size=100, device=cfg.run.device, data_root=cfg.data_root)
+            reference = self.protocol.reference
+            source = open_source(reference, n=self.protocol.reference_n, batch_size=100, device=cfg.run.device, data_root=cfg.data_root)
             self.reference = features_of(source, self.extractor, "reference features")
             self.reference_name = reference if reference in EVAL_DATASETS else source.description
 
@@ -69,9 +75,10 @@ class TrainingEvaluator:
 
     def __call__(self, trainer: Any, epoch: int, run: RunDir, history: History) -> dict[str, float]:
         ours = extract(self.extractor, self._images(trainer.model), total=self.n, desc="scoring")
-        is_mean, is_std = inception_score_from_logits(ours.logits, splits=min(10, self.n))
-        size = min(1000, self.n, self.reference.pool.shape[0])
-        kid_mean, kid_std = kernel_inception_distance(ours.pool, self.reference.pool, subsets=50, subset_size=size)
+        p = self.protocol
+        is_mean, is_std = inception_score_from_logits(ours.logits, splits=p.splits, seed=p.shuffle_seed)
+        size = min(p.kid_subset_size, self.n, self.reference.pool.shape[0])
+        kid_mean, kid_std = kernel_inception_distance(ours.pool, self.reference.pool, subsets=p.kid_subsets, subset_size=size, seed=p.shuffle_seed)
         scores = {"is_mean": is_mean, "is_std": is_std, "kid_mean": kid_mean, "kid_std": kid_std}
         history.append({"step": history.rows[-1]["step"], "epoch": epoch, **scores})
         plot_curves(
