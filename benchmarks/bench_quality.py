@@ -103,7 +103,7 @@ def reference_dcgan(cfg, epochs: int) -> Callable[[Tensor], Tensor]:
     else:
         opt_g, opt_d = torch.optim.RMSprop(gen.parameters(), lr=cfg.lr), torch.optim.RMSprop(disc.parameters(), lr=cfg.lr)
     noise = torch.Generator(device).manual_seed(cfg.run.seed + 1)
-    images = load_images("builtin", image_size=cfg.image_size, data_root=cfg.data_root, limit=cfg.limit)
+    images = load_images("builtin", image_size=cfg.image_size, data_root=cfg.input.data_root, limit=cfg.input.limit)
     batches = EpochBatches(images, cfg.batch_size, seed=cfg.run.seed)
     step = 0
     for epoch in range(1, epochs + 1):
@@ -155,7 +155,7 @@ def reference_vae(cfg, epochs: int) -> Callable[[Tensor], Tensor]:
     torch.manual_seed(cfg.run.seed)
     vae = ConvVAE(image_size=cfg.image_size, latent_dim=cfg.latent_dim, width=cfg.width).to(device)
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.lr)
-    images = load_images("builtin", image_size=cfg.image_size, data_root=cfg.data_root, limit=cfg.limit)
+    images = load_images("builtin", image_size=cfg.image_size, data_root=cfg.input.data_root, limit=cfg.input.limit)
     train_images, _ = split_holdout(images, cfg.holdout, seed=cfg.run.seed)
     noise = torch.Generator(device).manual_seed(cfg.run.seed + 1)
     batches = EpochBatches(train_images, cfg.batch_size, seed=cfg.run.seed)
@@ -183,8 +183,8 @@ def reference_cyclegan(cfg, epochs: int) -> Callable[[Tensor], Tensor]:
     disc_a, disc_b = (reference_init_(PatchDiscriminator(width=cfg.width), cfg.init).to(device) for _ in "ab")
     opt_g = torch.optim.Adam([*gen_a2b.parameters(), *gen_b2a.parameters()], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam([*disc_a.parameters(), *disc_b.parameters()], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    domains = open_domains("builtin", domain_a="", domain_b="", test_fraction=cfg.test_fraction, seed=cfg.run.seed, data_root=cfg.data_root)
-    first = lambda d: torch.utils.data.Subset(d, range(min(cfg.limit, len(d)))) if cfg.limit else d  # noqa: E731
+    domains = open_domains("builtin", domain_a="", domain_b="", test_fraction=cfg.test_fraction, seed=cfg.run.seed, data_root=cfg.input.data_root)
+    first = lambda d: torch.utils.data.Subset(d, range(min(cfg.input.limit, len(d)))) if cfg.input.limit else d  # noqa: E731
     pairs = UnpairedImages(first(domains.train_a), first(domains.train_b), seed=cfg.run.seed, preprocess=cfg.preprocess,
                            load_size=cfg.load_size, crop_size=cfg.image_size, flip=cfg.flip)
     batches = EpochBatches(pairs, cfg.batch_size, seed=cfg.run.seed)
@@ -316,7 +316,7 @@ def latents(case: Case) -> Tensor:
 def cyclegan_inputs(case: Case) -> Tensor:
     """The test set of domain B, to be translated to A (the assignment's IS protocol)."""
     cfg = case.cfg
-    domains = open_domains("builtin", domain_a="", domain_b="", test_fraction=cfg.test_fraction, seed=cfg.run.seed, data_root=cfg.data_root)
+    domains = open_domains("builtin", domain_a="", domain_b="", test_fraction=cfg.test_fraction, seed=cfg.run.seed, data_root=cfg.input.data_root)
     test_b = torch.stack([domains.test_b[i] for i in range(len(domains.test_b))])
     return as_model_range(F.interpolate(test_b.float(), size=cfg.image_size, mode="bilinear", antialias=True).round().clamp(0, 255), "cpu")
 

@@ -83,7 +83,7 @@ def test_unknown_preset_and_family():
 def test_auto_values_are_resolved(monkeypatch, tmp_path):
     monkeypatch.setenv("GENLAB_DATA", str(tmp_path))
     cfg = build_config("dcgan")
-    assert cfg.run.device in ("cpu", "cuda") and cfg.data_root == str(tmp_path)
+    assert cfg.run.device in ("cpu", "cuda") and cfg.input.data_root == str(tmp_path)
 
 
 def test_config_round_trip(tmp_path):

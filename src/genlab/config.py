@@ -5,8 +5,9 @@ command-line flags. A preset may depend on the loss (the ``paper`` preset gives
 each loss its own paper's optimiser), so the loss is read from the file and the
 flags first, then the preset is applied under them.
 
-Each family's config holds its own settings and three shared groups: ``run``
-(seed, device, epochs, what is written when), ``speed`` and ``scores``. Every
+Each family's config holds its own settings and four shared groups: ``run``
+(seed, device, epochs, what is written when), ``input`` (data, data root, limit,
+workers), ``speed`` and ``scores``. Every
 setting has one flat name, the same in ``config.json``, TOML files and flags
 (``--seed``, ``--amp``, ``--eval-every``). Configs are frozen; ``replace`` makes a
 changed copy. "auto" values (device, data root, speed switches) are resolved when
@@ -63,6 +64,16 @@ class RunOptions:
 
 
 @dataclass(frozen=True)
+class InputOptions:
+    """Where a run's images come from: a dataset name or folder, where datasets are cached, how many, how loaded."""
+
+    data: str = "builtin"  # builtin | cifar10 (DCGAN, VAE) | a CycleGAN dataset name (CycleGAN) | a folder of images
+    data_root: str = "auto"  # where datasets are cached; auto: $GENLAB_DATA or ~/.cache/genlab/data
+    limit: int = 0  # use only the first N images (of each domain for CycleGAN; 0: all)
+    workers: int = 0  # data-loading worker processes for folder datasets
+
+
+@dataclass(frozen=True)
 class SpeedOptions:
     """How fast one device trains. None is "auto": resolved when the config is built to on for CUDA and off
     for the CPU, where the benchmarks measured each of them slower or no faster."""
@@ -86,7 +97,7 @@ class ScoreOptions:
 
 
 # The groups every family's config holds; their fields are flat in config.json, TOML files and flags.
-GROUPS: dict[str, type] = {"run": RunOptions, "speed": SpeedOptions, "scores": ScoreOptions}
+GROUPS: dict[str, type] = {"run": RunOptions, "input": InputOptions, "speed": SpeedOptions, "scores": ScoreOptions}
 SPEED_FIELDS = tuple(f.name for f in fields(SpeedOptions) if f.name != "compile")
 
 
@@ -115,13 +126,9 @@ class DCGANConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     batch_size: int = 64
-    # data
-    data: str = "cifar10"  # builtin | cifar10 | path to a folder of images
-    data_root: str = "auto"  # where datasets are cached; auto: $GENLAB_DATA or ~/.cache/genlab/data
-    limit: int = 0  # use only the first N images (0: all)
-    workers: int = 0  # data-loading worker processes for folder datasets
     # what every run has
     run: RunOptions = field(default_factory=lambda: RunOptions(preset="paper"))
+    input: InputOptions = field(default_factory=lambda: InputOptions(data="cifar10"))
     speed: SpeedOptions = field(default_factory=SpeedOptions)
     scores: ScoreOptions = field(default_factory=ScoreOptions)
 
@@ -173,16 +180,13 @@ class VAEConfig:
     # optimisation
     lr: float = 1e-3
     batch_size: int = 128
-    # data and preprocessing: centre crop (crop_size pixels, or crop_fraction of the shorter side), then resize
-    data: str = "builtin"
-    data_root: str = "auto"
+    # preprocessing: centre crop (crop_size pixels, or crop_fraction of the shorter side), then resize
     crop_size: int = 0  # 0: use crop_fraction
     crop_fraction: float = 1.0
     holdout: float = 0.05  # held-out fraction (seeded split)
-    limit: int = 0
-    workers: int = 0
     # what every run has
     run: RunOptions = field(default_factory=lambda: RunOptions(epochs=50, grid_size=32))
+    input: InputOptions = field(default_factory=InputOptions)
     speed: SpeedOptions = field(default_factory=SpeedOptions)
     scores: ScoreOptions = field(default_factory=ScoreOptions)
 
@@ -212,20 +216,17 @@ class CycleGANConfig:
     beta2: float = 0.999
     batch_size: int = 1
     decay_epochs: int = 100  # the last epochs decay the learning rate linearly towards 0 (0: constant)
-    # data: builtin, a CycleGAN dataset root (trainA/ trainB/ testA/ testB/), or --domain-a/--domain-b folders
-    data: str = "builtin"
+    # data: --data builtin, a CycleGAN dataset (trainA/ trainB/ testA/ testB/), or --domain-a/--domain-b folders
     domain_a: str = ""
     domain_b: str = ""
     test_fraction: float = 0.05  # held out for testing when there are no testA/testB folders
-    limit: int = 0  # train on the first N images of each domain (0: all)
-    data_root: str = "auto"
     image_size: int = 256  # the crop size the networks see
     load_size: int = 286
     preprocess: Preprocess = "resize_crop"  # resize_crop (train: resize, random crop, flip) | resize | none
     flip: bool = True
-    workers: int = 2
     # what every run has
     run: RunOptions = field(default_factory=lambda: RunOptions(grid_size=4, smooth_window=100))
+    input: InputOptions = field(default_factory=lambda: InputOptions(workers=2))
     speed: SpeedOptions = field(default_factory=SpeedOptions)
     scores: ScoreOptions = field(default_factory=ScoreOptions)
 
@@ -241,6 +242,8 @@ CYCLEGAN_PRESETS: dict[str, Preset] = {
         checkpoint_every=1, smooth_window=5, pool_size=8,
     ),
 }
+
+Config = DCGANConfig | VAEConfig | CycleGANConfig  # any family's config
 
 FAMILIES: dict[str, tuple[type, dict[str, Preset]]] = {
     "dcgan": (DCGANConfig, DCGAN_PRESETS),
@@ -323,7 +326,7 @@ def _coerce(config_cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _nest(config_cls: type, values: Mapping[str, Any]) -> Any:
+def _nest(config_cls: type, values: Mapping[str, Any]) -> Config:
     """A config from flat settings: each group's settings go into its group, over the family's defaults."""
     kinds = flat_fields(config_cls)
     defaults = config_cls()
@@ -334,7 +337,7 @@ def _nest(config_cls: type, values: Mapping[str, Any]) -> Any:
     return dataclasses.replace(defaults, **top)
 
 
-def flatten(cfg: Any) -> dict[str, Any]:
+def flatten(cfg: Config) -> dict[str, Any]:
     """The settings of a config by their flat names."""
     out = {}
     for f in fields(cfg):
@@ -343,7 +346,7 @@ def flatten(cfg: Any) -> dict[str, Any]:
     return out
 
 
-def replace(cfg: Any, **changes: Any) -> Any:
+def replace(cfg: Config, **changes: Any) -> Config:
     """A copy of ``cfg`` with settings changed by their flat names (``replace(cfg, device="cpu", lr=1e-4)``)."""
     config_cls = type(cfg)
     _check_keys(config_cls, changes, "the changes")
@@ -370,7 +373,7 @@ def resolve_data_root(value: str) -> str:
     return str(Path(os.environ.get(DATA_ROOT_ENV) or DEFAULT_DATA_ROOT).expanduser())
 
 
-def validate(cfg: Any) -> None:
+def validate(cfg: Config) -> None:
     values = flatten(cfg)
     for name, (_, kind) in flat_fields(type(cfg)).items():
         allowed = choices(kind)
@@ -400,7 +403,7 @@ def build_config(
     preset: str | None = None,
     config_file: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
-) -> Any:
+) -> Config:
     """Defaults < preset < config file < overrides (flags), by flat setting names; resolved, validated, frozen."""
     config_cls, presets = choose(FAMILIES, family, "model family")
     user: dict[str, Any] = {}
@@ -421,7 +424,7 @@ def build_config(
     return resolve(_nest(config_cls, _coerce(config_cls, values)))
 
 
-def resolve(cfg: Any) -> Any:
+def resolve(cfg: Config) -> Config:
     """Device, data root and speed switches resolved ("auto" -> what this machine has), then validated."""
     device = resolve_device(cfg.run.device)
     on_cuda = device.startswith("cuda")
@@ -429,25 +432,25 @@ def resolve(cfg: Any) -> Any:
     cfg = dataclasses.replace(
         cfg,
         run=dataclasses.replace(cfg.run, device=device),
-        data_root=resolve_data_root(cfg.data_root),
+        input=dataclasses.replace(cfg.input, data_root=resolve_data_root(cfg.input.data_root)),
         speed=dataclasses.replace(cfg.speed, **switches),
     )
     validate(cfg)
     return cfg
 
 
-def config_to_dict(cfg: Any) -> dict[str, Any]:
+def config_to_dict(cfg: Config) -> dict[str, Any]:
     return {"family": family_of(cfg), **flatten(cfg)}
 
 
-def config_from_dict(data: Mapping[str, Any]) -> Any:
+def config_from_dict(data: Mapping[str, Any]) -> Config:
     data = dict(data)
     config_cls, _ = choose(FAMILIES, data.pop("family"), "model family")
     _check_keys(config_cls, data, "the saved config")
     return _nest(config_cls, _coerce(config_cls, data))
 
 
-def family_of(cfg: Any) -> str:
+def family_of(cfg: Config) -> str:
     for name, (config_cls, _) in FAMILIES.items():
         if isinstance(cfg, config_cls):
             return name
@@ -458,11 +461,11 @@ def save_config(cfg: Any, path: str | Path) -> None:
     Path(path).write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
 
 
-def load_config(path: str | Path) -> Any:
+def load_config(path: str | Path) -> Config:
     return config_from_dict(json.loads(Path(path).read_text()))
 
 
-def format_config(cfg: Any) -> str:
+def format_config(cfg: Config) -> str:
     data = config_to_dict(cfg)
     width = max(map(len, data))
     return "\n".join(f"  {key:<{width}}  {value}" for key, value in data.items())

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.checkpoint import load_checkpoint
-from genlab.config import FAMILIES, build_config, replace
+from genlab.config import Config, FAMILIES, build_config, replace
 from genlab.families import build_model, load_weights
 from genlab.run_dir import RunDir
 
@@ -19,7 +19,7 @@ from genlab.run_dir import RunDir
 @dataclass(frozen=True)
 class TrainedRun:
     run: RunDir
-    cfg: Any  # the run's config, with the device it was loaded on
+    cfg: Config  # the run's config, with the device it was loaded on
     model: Any  # genlab.families.DCGAN, VAE or CycleGAN
     checkpoint: str
 

@@ -54,6 +54,6 @@ def reconstruct(run_dir: str | Path, input_dir: str | Path, output: str | Path, 
     if not isinstance(model, Reconstructor):
         raise GenlabError(f"{run_dir} is not a VAE run; reconstruction needs a model trained with 'genlab train vae'")
     crop = dict(crop_size=cfg.crop_size, crop_fraction=cfg.crop_fraction)
-    images = load_images(str(input_dir), image_size=cfg.image_size, data_root=cfg.data_root, limit=limit, **crop).images
+    images = load_images(str(input_dir), image_size=cfg.image_size, data_root=cfg.input.data_root, limit=limit, **crop).images
     recon = torch.cat([model.reconstruct(images[i : i + 256]).cpu() for i in range(0, len(images), 256)])
     return save_grid(interleave(to_model_range(images), recon), output, nrow=8)

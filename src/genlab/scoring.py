@@ -140,8 +140,8 @@ def cyclegan_sources(
     domain = "A" if direction == "b2a" else "B"
     return (
         ImageSource(f"{run.root} (test set translated {direction}, {checkpoint} checkpoint)", count, translated, checkpoint=checkpoint),
-        ImageSource(f"{cfg.data or cfg.domain_a}: real test {domain}", real_n, _stacked(target, real_n, batch_size, f"{run.root}'s test set"),
-                    cache_key=f"cyclegan-test{domain}:{cfg.data}:{cfg.domain_a}:{cfg.domain_b}:{cfg.image_size}:{real_n}"),
+        ImageSource(f"{cfg.input.data or cfg.domain_a}: real test {domain}", real_n, _stacked(target, real_n, batch_size, f"{run.root}'s test set"),
+                    cache_key=f"cyclegan-test{domain}:{cfg.input.data}:{cfg.domain_a}:{cfg.domain_b}:{cfg.image_size}:{real_n}"),
     )
 
 

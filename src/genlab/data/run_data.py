@@ -16,7 +16,7 @@ from genlab.data.unpaired import DomainImages, Domains, UnpairedImages, check_si
 def image_data(cfg: DCGANConfig | VAEConfig) -> tuple[InMemoryImages, InMemoryImages | None]:
     """(training images, held-out images or None), preprocessed as the config says."""
     crop = {k: getattr(cfg, k) for k in ("crop_size", "crop_fraction") if hasattr(cfg, k)}
-    images = load_images(cfg.data, image_size=cfg.image_size, data_root=cfg.data_root, limit=cfg.limit, **crop)
+    images = load_images(cfg.input.data, image_size=cfg.image_size, data_root=cfg.input.data_root, limit=cfg.input.limit, **crop)
     holdout = getattr(cfg, "holdout", 0.0)
     return split_holdout(images, holdout, seed=cfg.run.seed) if holdout else (images, None)
 
@@ -24,11 +24,11 @@ def image_data(cfg: DCGANConfig | VAEConfig) -> tuple[InMemoryImages, InMemoryIm
 def unpaired_data(cfg: CycleGANConfig) -> tuple[UnpairedImages, Domains]:
     """(unpaired training pairs, the four domains with the test sets preprocessed for testing)."""
     domains = open_domains(
-        cfg.data, domain_a=cfg.domain_a, domain_b=cfg.domain_b, test_fraction=cfg.test_fraction, seed=cfg.run.seed,
-        data_root=cfg.data_root,
+        cfg.input.data, domain_a=cfg.domain_a, domain_b=cfg.domain_b, test_fraction=cfg.test_fraction, seed=cfg.run.seed,
+        data_root=cfg.input.data_root,
     )
     check_sizes(domains, preprocess=cfg.preprocess, crop_size=cfg.image_size)
-    first = lambda images: Subset(images, range(min(cfg.limit, len(images)))) if cfg.limit else images  # noqa: E731
+    first = lambda images: Subset(images, range(min(cfg.input.limit, len(images)))) if cfg.input.limit else images  # noqa: E731
     train = UnpairedImages(
         first(domains.train_a), first(domains.train_b), seed=cfg.run.seed, preprocess=cfg.preprocess,
         load_size=cfg.load_size, crop_size=cfg.image_size, flip=cfg.flip,

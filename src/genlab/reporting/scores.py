@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from genlab.config import CycleGANConfig, DCGANConfig, VAEConfig
+from genlab.config import Config, CycleGANConfig, DCGANConfig, VAEConfig
 from genlab.errors import GenlabError
 from genlab.metrics.diversity import collapse_check
 from genlab.scoring import PROTOCOLS, Evaluation, Protocol, evaluate, flag_collapse
@@ -22,7 +22,7 @@ from genlab.run_dir import RunDir
 LOSS_NAMES = {"gan": "GAN", "lsgan": "LSGAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP"}
 
 
-def model_label(cfg: Any) -> str:
+def model_label(cfg: Config) -> str:
     if isinstance(cfg, DCGANConfig):
         return f"{LOSS_NAMES[cfg.loss]} (DCGAN)"
     if isinstance(cfg, VAEConfig):

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from genlab.config import CycleGANConfig
+from genlab.config import Config, CycleGANConfig
 from genlab.data.images import GenlabWarning
 from genlab.data.run_data import test_domains
 from genlab.data.transforms import to_uint8
@@ -31,16 +31,16 @@ from genlab.scoring import EVAL_DATASETS, Protocol, features_of, open_source
 DATA_TO_REFERENCE = {"builtin": "builtin", "cifar10": "cifar10-train"}
 
 
-def reference_for(cfg: Any) -> str:
+def reference_for(cfg: Config) -> str:
     if cfg.scores.eval_reference != "auto":
         return cfg.scores.eval_reference
-    return DATA_TO_REFERENCE.get(cfg.data, cfg.data)
+    return DATA_TO_REFERENCE.get(cfg.input.data, cfg.input.data)
 
 
 class TrainingEvaluator:
     best_metric = "kid_mean"  # lower is better
 
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: Config) -> None:
         self.every = cfg.scores.eval_every
         n = cfg.scores.eval_n
         self.inputs = None  # CycleGAN: the test set of B, scored translated to A (the assignment's protocol)
@@ -60,7 +60,7 @@ class TrainingEvaluator:
             self.reference_name = "real test A"
         else:
             reference = self.protocol.reference
-            source = open_source(reference, n=self.protocol.reference_n, batch_size=100, device=cfg.run.device, data_root=cfg.data_root)
+            source = open_source(reference, n=self.protocol.reference_n, batch_size=100, device=cfg.run.device, data_root=cfg.input.data_root)
             self.reference = features_of(source, self.extractor, "reference features")
             self.reference_name = reference if reference in EVAL_DATASETS else source.description
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from genlab.config import config_to_dict, family_of, format_config, replace, resolve, save_config
+from genlab.config import Config, config_to_dict, family_of, format_config, replace, resolve, save_config
 from genlab.data.images import InMemoryImages
 from genlab.data.loader import EpochBatches
 from genlab.data.run_data import image_data, unpaired_data
@@ -22,7 +22,7 @@ from genlab.training.loop import fit
 from genlab.training.runtime import barrier, current, replicate
 from genlab.training.vae import VAETrainer
 
-def _images_and_real_batch(cfg: Any) -> tuple[InMemoryImages, Any]:
+def _images_and_real_batch(cfg: Config) -> tuple[InMemoryImages, Any]:
     """(training images, a fixed batch of them for the collapse check)."""
     images, _ = image_data(cfg)
     return images, fixed_real_batch(images, seed=cfg.run.seed)
@@ -41,30 +41,30 @@ TRAINERS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def make_trainer(cfg: Any, extra: Any = None) -> Any:
+def make_trainer(cfg: Config, extra: Any = None) -> Any:
     return choose(TRAINERS, family_of(cfg), "model family")(cfg, extra)
 
 
-def load_data(cfg: Any) -> tuple[Any, Any]:
+def load_data(cfg: Config) -> tuple[Any, Any]:
     return choose(DATA, family_of(cfg), "model family")(cfg)
 
 
-def _batches(dataset: Any, cfg: Any) -> EpochBatches:
+def _batches(dataset: Any, cfg: Config) -> EpochBatches:
     runtime = current()
     return EpochBatches(
-        dataset, cfg.batch_size, seed=cfg.run.seed, workers=cfg.workers, rank=runtime.rank, world_size=runtime.world_size,
+        dataset, cfg.batch_size, seed=cfg.run.seed, workers=cfg.input.workers, rank=runtime.rank, world_size=runtime.world_size,
         device=cfg.run.device if cfg.speed.data_on_device else None,
     )
 
 
-def _replica(cfg: Any, extra: Any) -> Any:
+def _replica(cfg: Config, extra: Any) -> Any:
     """The trainer of this process, made a data-parallel replica under torchrun."""
     trainer = make_trainer(cfg, extra)
     replicate(trainer.models, trainer.optimizers, sync_batchnorm=getattr(cfg, "sync_bn", False))
     return trainer
 
 
-def train(cfg: Any, out: str | Path, *, quiet: bool = False) -> RunDir:
+def train(cfg: Config, out: str | Path, *, quiet: bool = False) -> RunDir:
     """Train a new run into ``out`` (which must not hold a run already)."""
     dataset, extra = load_data(cfg)  # fails on bad data before anything is written
     batches = _batches(dataset, cfg)

@@ -22,6 +22,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from genlab.config import Config
 from genlab.errors import GenlabError
 
 RANK_STRIDE = 1_000_003
@@ -117,21 +118,21 @@ def shutdown() -> None:
 # --- one device at full speed (config fields amp, channels_last, fused_optimizer, compile) ---------------
 
 
-def autocast(cfg: Any) -> contextlib.AbstractContextManager:
+def autocast(cfg: Config) -> contextlib.AbstractContextManager:
     """bf16 autocast of forward passes when ``amp`` is on (a no-op otherwise)."""
     device_type = torch.device(cfg.run.device).type
     return torch.autocast(device_type, dtype=torch.bfloat16, enabled=cfg.speed.amp)
 
 
-def optimizer_options(cfg: Any) -> dict[str, Any]:
+def optimizer_options(cfg: Config) -> dict[str, Any]:
     return {"fused": True} if cfg.speed.fused_optimizer else {}
 
 
-def memory_format(cfg: Any) -> torch.memory_format:
+def memory_format(cfg: Config) -> torch.memory_format:
     return torch.channels_last if cfg.speed.channels_last else torch.contiguous_format
 
 
-def prepare_models(models: dict[str, nn.Module], cfg: Any) -> None:
+def prepare_models(models: dict[str, nn.Module], cfg: Config) -> None:
     """channels_last and torch.compile, in place: the modules (and their checkpoint names) stay the same."""
     for model in models.values():
         model.to(memory_format=memory_format(cfg))
