@@ -320,8 +320,9 @@ def _coerce(config_cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
             elif (kind is str or choices(kind)) and not isinstance(value, str):
                 value = str(value)
         except (TypeError, ValueError):
-            allowed = " (auto, on or off)" if is_auto_switch(kind) else ""
-            raise GenlabError(f"setting {key}={value!r} is not a valid {getattr(kind, '__name__', kind)}{allowed}") from None
+            if is_auto_switch(kind):
+                raise GenlabError(f"setting {key}={value!r} is not a switch; choose one of ['auto', 'on', 'off']") from None
+            raise GenlabError(f"setting {key}={value!r} is not a valid {getattr(kind, '__name__', kind)}") from None
         out[key] = value
     return out
 
