@@ -14,10 +14,11 @@ import html
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from genlab.config import DCGANConfig, build_config
+from genlab.config import Config, DCGANConfig, build_config
 from genlab.errors import GenlabError
 from genlab.reporting.scores import write_report
 from genlab.scoring import Protocol
@@ -81,30 +82,30 @@ def _prepare(out: Path) -> None:
     (out / MARKER).write_text("written by genlab demo; replaced on the next run\n")
 
 
-def _timed_train(cfg, folder: Path) -> tuple[RunDir, float]:
+Pictures = Callable[[RunDir], tuple[tuple[str, Path], ...]]  # a trained run -> (caption, image) pairs
+
+
+def _trained(title: str, cfg: Config, folder: Path, what: str, pictures: Pictures) -> DemoEntry:
+    """Train ``cfg`` into ``folder`` (saying ``what`` first), timed, and the entry that shows it."""
+    print(f"genlab demo: {what}", flush=True)
     started = time.perf_counter()
     run = train(cfg, folder, quiet=True)
-    return run, time.perf_counter() - started
+    return DemoEntry(title, run, pictures(run), time.perf_counter() - started)
 
 
 def _dcgan_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry]:
     entries = []
     for loss in DEMO_LOSSES:
         cfg = demo_dcgan_config(loss, epochs=epochs, device=device)
-        print(f"genlab demo: DCGAN with the {loss} loss, {cfg.run.epochs} epochs on the built-in digits", flush=True)
-        run, seconds = _timed_train(cfg, out / f"dcgan-{loss}")
-        entries.append(
-            DemoEntry(
-                f"DCGAN, {loss} loss",
-                run,
-                (
-                    ("samples after epoch 1", run.images / "fake_image-001.png"),
-                    (f"samples after epoch {cfg.run.epochs}", run.images / f"fake_image-{cfg.run.epochs:03d}.png"),
-                    ("learning curves", run.plots / "losses.png"),
-                ),
-                seconds,
-            )
-        )
+        last = cfg.run.epochs
+        entries.append(_trained(
+            f"DCGAN, {loss} loss", cfg, out / f"dcgan-{loss}", f"DCGAN with the {loss} loss, {last} epochs on the built-in digits",
+            lambda run, last=last: (
+                ("samples after epoch 1", run.images / "fake_image-001.png"),
+                (f"samples after epoch {last}", run.images / f"fake_image-{last:03d}.png"),
+                ("learning curves", run.plots / "losses.png"),
+            ),
+        ))
     return entries
 
 
@@ -116,21 +117,15 @@ DEMO_VAE_EPOCHS = 10
 def _vae_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry]:
     epochs = epochs or DEMO_VAE_EPOCHS
     cfg = build_config("vae", preset="smoke", overrides={**DEMO_VAE, "epochs": epochs, "device": device})
-    print(f"genlab demo: VAE, {epochs} epochs on the built-in digits", flush=True)
-    run, seconds = _timed_train(cfg, out / "vae")
-    return [
-        DemoEntry(
-            "Convolutional VAE",
-            run,
-            (
-                ("reconstructions (ground truth left, reconstruction right)", run.images / f"recon-{epochs:03d}.png"),
-                ("samples from the prior p(z) after epoch 1", run.images / "prior-001.png"),
-                (f"samples from the prior p(z) after epoch {epochs}", run.images / f"prior-{epochs:03d}.png"),
-                ("negative ELBO, train and held-out", run.plots / "elbo.png"),
-            ),
-            seconds,
-        )
-    ]
+    return [_trained(
+        "Convolutional VAE", cfg, out / "vae", f"VAE, {epochs} epochs on the built-in digits",
+        lambda run: (
+            ("reconstructions (ground truth left, reconstruction right)", run.images / f"recon-{epochs:03d}.png"),
+            ("samples from the prior p(z) after epoch 1", run.images / "prior-001.png"),
+            (f"samples from the prior p(z) after epoch {epochs}", run.images / f"prior-{epochs:03d}.png"),
+            ("negative ELBO, train and held-out", run.plots / "elbo.png"),
+        ),
+    )]
 
 
 # A small CycleGAN at 32x32 between the two built-in renderings (white on black <-> blue on cream).
@@ -142,21 +137,16 @@ def _cyclegan_entries(out: Path, epochs: int | None, device: str) -> list[DemoEn
     epochs = epochs or DEMO_CYCLEGAN_EPOCHS
     overrides = {**DEMO_CYCLEGAN, "epochs": epochs, "decay_epochs": max(1, epochs // 2), "device": device}
     cfg = build_config("cyclegan", preset="smoke", overrides=overrides)
-    print(f"genlab demo: CycleGAN, {epochs} epochs between two renderings of the built-in digits", flush=True)
-    run, seconds = _timed_train(cfg, out / "cyclegan")
-    return [
-        DemoEntry(
-            "CycleGAN (A: white on black, B: blue on cream)",
-            run,
-            (
-                ("A to B after epoch 1: real, translated, reconstructed", run.images / "fakeA2B-001.png"),
-                (f"A to B after epoch {epochs}", run.images / f"fakeA2B-{epochs:03d}.png"),
-                (f"B to A after epoch {epochs}: real, translated, reconstructed", run.images / f"fakeB2A-{epochs:03d}.png"),
-                ("learning curves", run.plots / "losses.png"),
-            ),
-            seconds,
-        )
-    ]
+    return [_trained(
+        "CycleGAN (A: white on black, B: blue on cream)", cfg, out / "cyclegan",
+        f"CycleGAN, {epochs} epochs between two renderings of the built-in digits",
+        lambda run: (
+            ("A to B after epoch 1: real, translated, reconstructed", run.images / "fakeA2B-001.png"),
+            (f"A to B after epoch {epochs}", run.images / f"fakeA2B-{epochs:03d}.png"),
+            (f"B to A after epoch {epochs}: real, translated, reconstructed", run.images / f"fakeB2A-{epochs:03d}.png"),
+            ("learning curves", run.plots / "losses.png"),
+        ),
+    )]
 
 
 def _scores(report_json: Path) -> tuple[dict[str, dict], dict | None]:
