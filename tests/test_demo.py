@@ -1,7 +1,12 @@
+import csv
+import warnings
+
 import pytest
 
-from genlab.demo import MARKER, _prepare, run_demo
+from genlab.data.images import GenlabWarning
+from genlab.demo import MARKER, _prepare, demo_dcgan_config, run_demo
 from genlab.errors import GenlabError
+from genlab.training.run import train
 
 
 def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
@@ -37,3 +42,15 @@ def test_demo_refuses_a_folder_it_did_not_make(tmp_path):
     with pytest.raises(GenlabError, match="is not a genlab demo folder"):
         run_demo(tmp_path / "mine", epochs=1)
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+@pytest.mark.parametrize("loss", ["wgan", "wgan-gp"])  # the two losses whose demo samples used to stay flat grey
+def test_demo_settings_leave_the_flat_start_within_20_epochs(loss, tmp_path):
+    cfg = demo_dcgan_config(loss, epochs=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GenlabWarning)  # no collapse warning, not even at the last epoch
+        run = train(cfg, tmp_path / loss, quiet=True)
+    with run.history_path.open() as f:
+        diversity = [float(row["diversity"]) for row in csv.DictReader(f) if row["diversity"]]
+    assert len(diversity) == 20
+    assert diversity[0] < 0.5 < diversity[-1]  # flat after one epoch, spread out like real digits at the end
