@@ -85,7 +85,7 @@ def test_clear_errors():
     for field in ("splits", "n", "kid_subset_size"):  # not NaN with exit status 0
         with pytest.raises(GenlabError, match=f"--{field.replace('_', '-')} must be at least 1 \\(got 0\\)"):
             Protocol(network="builtin", **{field: 0})
-    with pytest.raises(GenlabError, match="unknown network 'inception'; choose one of"):
+    with pytest.raises(GenlabError, match=r"unknown network 'inception' \(did you mean 'tf-inception'\?\); choose one of"):
         protocol("paper", network="inception")
     assert protocol("assignment", n=10, splits=None) == Protocol(network="torchvision", n=10, splits=1)
 
@@ -108,3 +108,29 @@ def test_evaluate_and_report_commands(gan_run, tmp_path, capsys):
     capsys.readouterr()
     assert main(["download", "imagenet"]) == 2
     assert "unknown download" in capsys.readouterr().err
+
+
+def test_a_run_is_compared_with_its_own_training_data_by_default(gan_run):
+    result = evaluate(str(gan_run.root), Protocol(network="builtin", n=64, splits=4, kid_subsets=5), metrics=("kid",))
+    assert result.protocol["reference"] == "builtin" and result.protocol["reference_n"] == 1500  # the built-in training digits
+    assert result.protocol["reference_is"].startswith("the run's training data")
+    explicit = evaluate(str(gan_run.root), Protocol(network="builtin", n=64, splits=4, kid_subsets=5, reference="builtin"), metrics=("kid",))
+    assert explicit.metrics["kid_mean"] == pytest.approx(result.metrics["kid_mean"]) and "reference_is" not in explicit.protocol
+
+
+def test_a_missing_path_is_named_before_any_network_is_loaded(monkeypatch, tmp_path):
+    import genlab.scoring
+
+    monkeypatch.setattr(genlab.scoring, "make_extractor", lambda *a, **k: pytest.fail("the network was loaded first"))
+    with pytest.raises(GenlabError, match=r"runs/does-not-exist does not exist; give a run folder"):
+        evaluate("runs/does-not-exist", Protocol(network="tf-inception"))
+    with pytest.raises(GenlabError, match=r"unknown image source 'builtin-tset' \(did you mean 'builtin-test'\?\)"):
+        evaluate("builtin-tset", Protocol(network="tf-inception"))
+
+
+def test_typos_in_choices_suggest_the_closest(capsys):
+    assert main(["train", "dcgan", "--loss", "wgangp", "--out", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "genlab: error: unknown loss 'wgangp' (did you mean 'wgan-gp'?); choose one of ['gan', 'lsgan', 'wgan', 'wgan-gp']"
+    ]

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from genlab.errors import GenlabError
-from genlab.registry import choose
+from genlab.registry import choose, unknown_choice
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -379,7 +379,7 @@ def validate(cfg: Config) -> None:
     for name, (_, kind) in flat_fields(type(cfg)).items():
         allowed = choices(kind)
         if allowed is not None and values[name] not in allowed:
-            raise GenlabError(f"unknown {name.replace('_', ' ')} {values[name]!r}; choose one of {list(allowed)}")
+            raise unknown_choice(name.replace("_", " "), values[name], allowed)
     for name in ("epochs", "batch_size", "n_critic", "grid_size", "checkpoint_every", "sample_every", "smooth_window"):
         if name in values and values[name] < 1:
             raise GenlabError(f"{name} must be at least 1 (got {values[name]})")

@@ -20,14 +20,14 @@ from typing import Any, get_args
 import torch
 from torch import Tensor
 
-from genlab.config import CycleGANConfig, NetworkName, load_config, resolve_data_root
+from genlab.config import Config, CycleGANConfig, NetworkName, load_config, resolve_data_root
 from genlab.data.builtin import builtin_digits
 from genlab.data.cifar10 import load_cifar10
 from genlab.data.images import ImageFolder, InMemoryImages
 from genlab.data.run_data import test_domains
 from genlab.data.transforms import to_uint8
 from genlab.errors import GenlabError
-from genlab.registry import choose
+from genlab.registry import choose, did_you_mean, unknown_choice
 from genlab.families.cyclegan import DIRECTIONS
 from genlab.metrics.diversity import Collapse, collapse_check
 from genlab.metrics.feature_cache import cached_features
@@ -61,9 +61,9 @@ class Protocol:
 
     def __post_init__(self) -> None:
         if self.network not in get_args(NetworkName):
-            raise GenlabError(f"unknown network {self.network!r}; choose one of {list(get_args(NetworkName))}")
+            raise unknown_choice("network", self.network, get_args(NetworkName))
         if self.direction not in DIRECTIONS:
-            raise GenlabError(f"unknown direction {self.direction!r}; choose one of {list(DIRECTIONS)}")
+            raise unknown_choice("direction", self.direction, DIRECTIONS)
         for name in ("n", "splits", "reference_n", "kid_subsets", "kid_subset_size"):
             if getattr(self, name) < 1:
                 raise GenlabError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)})")
@@ -83,6 +83,12 @@ def protocol(name: str = "paper", **changes: Any) -> Protocol:
 
 
 FID_MIN_IMAGES = 2048
+DATA_TO_REFERENCE = {"builtin": "builtin", "cifar10": "cifar10-train"}
+
+
+def training_reference(cfg: Config) -> str:
+    """The real images a run trained on, as a scoring source: a dataset name or its image folder."""
+    return DATA_TO_REFERENCE.get(cfg.input.data, cfg.input.data)
 
 EVAL_DATASETS: dict[str, Callable[[str], InMemoryImages]] = {
     "builtin": lambda root: builtin_digits("train"),
@@ -164,13 +170,16 @@ def open_source(
     if source in EVAL_DATASETS:
         images = EVAL_DATASETS[source](resolve_data_root(data_root or "auto")).images[:n]
         return ImageSource(source, len(images), _in_memory(images, batch_size), cache_key=f"{source}:{len(images)}")
-    if path.exists() or "/" in source:
+    if not path.exists() and "/" in source:
+        raise GenlabError(f"{source} does not exist; give a run folder, an image folder or one of {sorted(EVAL_DATASETS)}")
+    if path.exists():
         folder = ImageFolder(path)
         count = min(n, len(folder))
         key = f"{path.resolve()}:{len(folder)}:{count}"
         return ImageSource(str(path), count, _stacked(folder, count, batch_size, str(folder.folder)), cache_key=key)
     raise GenlabError(
-        f"unknown image source {source!r}; give a run folder, an image folder or one of {sorted(EVAL_DATASETS)}"
+        f"unknown image source {source!r}{did_you_mean(source, EVAL_DATASETS)}; give a run folder, an image folder "
+        f"or one of {sorted(EVAL_DATASETS)}"
     )
 
 
@@ -222,15 +231,19 @@ def evaluate(
     if unknown:
         raise GenlabError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
     cyclegan = _is_cyclegan_run(source)
+    default_reference = False
     if ("fid" in metrics or "kid" in metrics) and p.reference is None and not cyclegan:
-        raise GenlabError("FID and KID compare against real images; give --reference (a dataset name or an image folder)")
-    extractor = extractor or make_extractor(p.network, p.weights, device=device)
+        if not (Path(source).expanduser() / "config.json").is_file():
+            raise GenlabError("FID and KID compare against real images; give --reference (a dataset name or an image folder)")
+        p = dataclasses.replace(p, reference=training_reference(load_config(Path(source).expanduser() / "config.json")))
+        default_reference = True  # a run is compared with the images it trained on
     ref_source = None
     if cyclegan:
         images, target = cyclegan_sources(source, direction=p.direction, n=p.n, batch_size=batch_size, checkpoint=p.checkpoint, device=device)
         ref_source = target if p.reference is None else None
     else:
         images = open_source(source, n=p.n, batch_size=batch_size, seed=p.seed, checkpoint=p.checkpoint, device=device, data_root=data_root)
+    extractor = extractor or make_extractor(p.network, p.weights, device=device)  # after the source: a bad path is named first
     ours = features_of(images, extractor, "features")
     result = Evaluation(
         images.description,
@@ -258,6 +271,8 @@ def evaluate(
             ref_source = open_source(p.reference, n=p.reference_n, batch_size=batch_size, data_root=data_root, device=device)
         ref = features_of(ref_source, extractor, "reference features")
         result.protocol.update(reference=ref_source.description, reference_n=ref_source.n)
+        if default_reference:
+            result.protocol["reference_is"] = "the run's training data (the default; --reference chooses another)"
         if "fid" in metrics:
             if min(images.n, ref_source.n) < 2:
                 raise GenlabError("FID needs at least 2 images on each side")

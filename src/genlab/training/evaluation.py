@@ -26,15 +26,10 @@ from genlab.metrics.kid import kernel_inception_distance
 from genlab.reporting.curves import plot_curves
 from genlab.run_dir import History, RunDir
 from genlab.sampling import generate
-from genlab.scoring import EVAL_DATASETS, Protocol, features_of, open_source
-
-DATA_TO_REFERENCE = {"builtin": "builtin", "cifar10": "cifar10-train"}
-
+from genlab.scoring import EVAL_DATASETS, Protocol, features_of, open_source, training_reference
 
 def reference_for(cfg: Config) -> str:
-    if cfg.scores.eval_reference != "auto":
-        return cfg.scores.eval_reference
-    return DATA_TO_REFERENCE.get(cfg.input.data, cfg.input.data)
+    return cfg.scores.eval_reference if cfg.scores.eval_reference != "auto" else training_reference(cfg)
 
 
 class TrainingEvaluator:
