@@ -22,11 +22,23 @@ def test_train_sample_and_resume_through_the_command_line(capsys, tmp_path):
         "--no-gen-last-norm",
     )
     assert code == 0
-    assert "loss              lsgan" in stdout and "gen_last_norm     False" in stdout
+    lines = stdout.splitlines()
+    assert lines[0] == (
+        f"genlab: training DCGAN (lsgan loss, preset smoke) on builtin (32 training images, 32x32) for 1 epochs on cpu "
+        f"(speed options: none) into {out}"
+    )
+    assert lines[1].startswith(f"genlab: finished {out}: 1 epochs, 2 steps in ") and "; last losses: d_loss " in lines[1]
+    assert lines[-2] == f"  pictures: {out}/images/  curves: {out}/plots/  numbers: {out}/history.csv"
+    assert lines[-1] == (
+        f"  next: genlab sample {out} -n 64 --out grid.png | genlab evaluate {out} | genlab train --resume {out} --epochs 2"
+    )
+    assert "gen_last_norm" not in stdout  # the full config is in config.json (and on screen with --verbose)
     assert (out / "images" / "fake_image-001.png").is_file()
 
-    code, _, _ = run_cli(capsys, "train", "--resume", str(out), "--epochs", "2")
+    code, stdout, _ = run_cli(capsys, "train", "--resume", str(out), "--epochs", "2")
     assert code == 0 and (out / "images" / "fake_image-002.png").is_file()
+    assert f"genlab: finished {out}: 2 epochs, 4 steps in " in stdout
+
 
     code, _, _ = run_cli(capsys, "sample", str(out), "-n", "9", "--out", str(tmp_path / "grid.png"), "--device", "cpu")
     assert code == 0 and Image.open(tmp_path / "grid.png").size == (2 + 3 * 34, 2 + 3 * 34)
@@ -38,10 +50,20 @@ def test_train_sample_and_resume_through_the_command_line(capsys, tmp_path):
     assert Image.open(files[0]).size == (32, 32)
 
 
+def test_verbose_prints_the_config_and_the_architecture(capsys, tmp_path):
+    code, stdout, _ = run_cli(
+        capsys, "train", "dcgan", "--preset", "smoke", "--out", str(tmp_path / "v"), "--epochs", "1", "--width", "8",
+        "--z-dim", "16", "--limit", "32", "--batch-size", "16", "--device", "cpu", "--no-gen-last-norm", "--verbose",
+    )
+    assert code == 0 and "gen_last_norm     False" in stdout and "DCGAN generator" in stdout
+
+
 def test_config_file_through_the_command_line(capsys, tmp_path):
     toml = tmp_path / "cfg.toml"
     toml.write_text('preset = "smoke"\nloss = "wgan"\nwidth = 8\nz_dim = 16\nlimit = 32\nbatch_size = 16\nepochs = 1\n')
-    code, stdout, _ = run_cli(capsys, "train", "dcgan", "--config", str(toml), "--out", str(tmp_path / "r"), "--device", "cpu")
+    code, stdout, _ = run_cli(
+        capsys, "train", "dcgan", "--config", str(toml), "--out", str(tmp_path / "r"), "--device", "cpu", "--verbose"
+    )
     assert code == 0 and "optimizer         rmsprop" in stdout
 
 
@@ -88,7 +110,7 @@ def test_vae_train_sample_reconstruct_describe(capsys, tmp_path):
     out = tmp_path / "vae"
     code, stdout, _ = run_cli(
         capsys, "train", "vae", "--preset", "smoke", "--data", str(faces), "--out", str(out), "--epochs", "1",
-        "--batch-size", "8", "--crop-fraction", "0.8", "--image-size", "32", "--device", "cpu",
+        "--batch-size", "8", "--crop-fraction", "0.8", "--image-size", "32", "--device", "cpu", "--verbose",
     )
     assert code == 0 and "| **total** |" in stdout and "crop_fraction     0.8" in stdout
     assert (out / "images" / "recon-001.png").is_file()

@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         family = families.add_parser(name, help=f"train a {name.upper()} model")
         family.add_argument("--out", required=True, metavar="RUN_DIR", help="the new run folder")
         family.add_argument("--config", metavar="FILE.toml", help="settings from a TOML file (flags win)")
+        family.add_argument("--verbose", action="store_true", help="also print the full config and the architecture tables")
         _add_config_flags(family, config_cls)
 
     sample = commands.add_parser("sample", help="draw samples from a trained generator")
@@ -159,7 +160,7 @@ def _train(args: argparse.Namespace) -> None:
         cfg = build_config(args.family, config_file=args.config, overrides=_overrides(args, config_cls))
         _, device = init_from_environment(cfg.run.device)
         cfg = replace(cfg, device=device)
-        train(cfg, args.out)
+        train(cfg, args.out, verbose=args.verbose)
     else:
         raise GenlabError(f"name a model family to train ({', '.join(FAMILIES)}) or give --resume RUN_DIR")
     shutdown()

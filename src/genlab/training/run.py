@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from genlab.config import Config, config_to_dict, family_of, format_config, replace, resolve, save_config
+from genlab.config import Config, DCGANConfig, config_to_dict, family_of, format_config, replace, resolve, save_config
 from genlab.data.images import InMemoryImages
 from genlab.data.loader import EpochBatches
 from genlab.data.run_data import image_data, unpaired_data
@@ -64,8 +66,49 @@ def _replica(cfg: Config, extra: Any) -> Any:
     return trainer
 
 
-def train(cfg: Config, out: str | Path, *, quiet: bool = False) -> RunDir:
-    """Train a new run into ``out`` (which must not hold a run already)."""
+def start_summary(cfg: Config, dataset: Any, run: RunDir) -> str:
+    """One line: what trains, on what, where (the full config is in config.json, the networks in architecture.md)."""
+    what = {"dcgan": "DCGAN", "vae": "VAE", "cyclegan": "CycleGAN"}[family_of(cfg)]
+    detail = f"{cfg.loss} loss, " if isinstance(cfg, DCGANConfig) else ""
+    on = [name for name in ("amp", "channels_last", "fused_optimizer", "data_on_device", "async_writes", "compile") if getattr(cfg.speed, name)]
+    return (
+        f"genlab: training {what} ({detail}preset {cfg.run.preset}) on {cfg.input.data} ({len(dataset):,} training images"
+        f"{' or pairs' if family_of(cfg) == 'cyclegan' else ''}, {cfg.image_size}x{cfg.image_size}) for {cfg.run.epochs} epochs "
+        f"on {cfg.run.device} (speed options: {', '.join(on) or 'none'}) into {run.root}"
+    )
+
+
+def end_summary(cfg: Config, run: RunDir, history: History, seconds: float) -> str:
+    """Where the run is, what it reached, and what to do next."""
+    steps = [row for row in history.rows if any(k.endswith("loss") for k in row)]
+    last = steps[-1] if steps else {}
+    losses = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k.endswith("loss"))
+    lines = [
+        f"genlab: finished {run.root}: {cfg.run.epochs} epochs, {int(last.get('step', 0)):,} steps in {seconds / 60:.1f} min"
+        + (f"; last losses: {losses}" if losses else ""),
+    ]
+    _, kid = history.column("kid_mean")
+    if kid:
+        best = min(range(len(kid)), key=kid.__getitem__)
+        _, scores = history.column("is_mean")
+        lines.append(f"  best KID {kid[best]:.4g} (IS {scores[best]:.3f}) -> {run.checkpoints / 'best.pt'}")
+    _, diversity = history.column("diversity")
+    if diversity:
+        lines.append(f"  sample diversity at the end: {diversity[-1]:.2f} of real images' (collapse below 0.5)")
+    lines += [
+        f"  pictures: {run.images}/  curves: {run.plots}/  numbers: {run.history_path}",
+        "  next: "
+        + ("genlab translate {0} --direction b2a --input DIR --output OUT" if family_of(cfg) == "cyclegan" else "genlab sample {0} -n 64 --out grid.png")
+        .format(run.root)
+        + f" | genlab evaluate {run.root} | genlab train --resume {run.root} --epochs {cfg.run.epochs * 2}",
+    ]
+    return "\n".join(lines)
+
+
+def train(cfg: Config, out: str | Path, *, quiet: bool = False, verbose: bool = False) -> RunDir:
+    """Train a new run into ``out`` (which must not hold a run already); prints a start and an end summary unless
+    ``quiet``, and the full config and architecture tables when ``verbose``."""
+    started = time.perf_counter()
     dataset, extra = load_data(cfg)  # fails on bad data before anything is written
     batches = _batches(dataset, cfg)
     trainer = _replica(cfg, extra)
@@ -75,8 +118,10 @@ def train(cfg: Config, out: str | Path, *, quiet: bool = False) -> RunDir:
         run = RunDir.create(out, cfg)
         architecture = trainer.model.describe()
         (run.root / "architecture.md").write_text(architecture)
+        if verbose and not quiet:
+            print(f"genlab: the config\n{format_config(cfg)}\n\n{architecture}", flush=True)
         if not quiet:
-            print(f"genlab: training {family_of(cfg)} into {run.root} with\n{format_config(cfg)}\n\n{architecture}", flush=True)
+            print(start_summary(cfg, dataset, run), flush=True)
     barrier()
     run = RunDir(Path(out).expanduser())
     history = History(run.history_path)
@@ -84,11 +129,14 @@ def train(cfg: Config, out: str | Path, *, quiet: bool = False) -> RunDir:
         trainer, batches, run, history,
         config=config_to_dict(cfg), epochs=cfg.run.epochs, checkpoint_every=cfg.run.checkpoint_every, evaluator=evaluator,
     )
+    if main and not quiet:
+        print(end_summary(cfg, run, history, time.perf_counter() - started), flush=True)
     return run
 
 
 def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quiet: bool = False) -> RunDir:
     """Continue a run from checkpoints/latest.pt; ``overrides`` may change e.g. epochs or device."""
+    started = time.perf_counter()
     run = RunDir.open(run_dir)
     if not run.latest.is_file():
         raise GenlabError(f"{run.root} has no checkpoint yet (the first epoch did not finish); start a new run instead")
@@ -117,4 +165,6 @@ def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quie
         start_epoch=epoch, start_step=step,
         evaluator=TrainingEvaluator(cfg) if cfg.scores.eval_every and main else None, best=checkpoint.get("best"),
     )
+    if main and not quiet:
+        print(end_summary(cfg, run, history, time.perf_counter() - started), flush=True)
     return run
