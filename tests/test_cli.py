@@ -128,3 +128,46 @@ def test_reconstruct_needs_a_vae(capsys, tmp_path):
             "--limit", "32", "--batch-size", "16", "--device", "cpu")
     code, _, err = run_cli(capsys, "reconstruct", str(out), "--input", str(tmp_path), "--output", "x.png")
     assert code == 2 and "is not a VAE run" in err
+
+
+def _all_parsers(parser, path=("genlab",)):
+    import argparse
+
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _all_parsers(sub, path + (name,))
+
+
+def test_every_flag_has_help_with_its_default_and_choices():
+    import argparse
+
+    from genlab.cli import build_parser
+    from genlab.config import HELP
+
+    missing, no_default, no_choices = [], [], []
+    for path, parser in _all_parsers(build_parser()):
+        for action in parser._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)):
+                continue
+            where = f"{' '.join(path)} {'/'.join(action.option_strings) or action.dest}"
+            if not (action.help or "").strip():
+                missing.append(where)
+                continue
+            is_setting = path[-1] in ("dcgan", "vae", "cyclegan") and action.dest in HELP  # defaults come from the config
+            shows_default = action.default not in (None, False, argparse.SUPPRESS) or is_setting
+            if action.option_strings and shows_default and "default" not in action.help:
+                no_default.append(where)
+            if action.dest in ("loss", "critic_norm", "init", "amp", "preprocess", "eval_network") and "one of" not in action.help:
+                no_choices.append(where)
+    assert missing == [] and no_default == [] and no_choices == []
+
+
+def test_train_help_lists_the_presets_and_fits_two_screens(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "dcgan", "--help"])
+    text = capsys.readouterr().out
+    assert "  assignment  the homework's: Adam 2e-4" in text and "  paper       each loss its paper's optimiser" in text
+    assert "--lr X                learning rate (default: 0.0002)" in text
+    assert "RESUME_EPOCHS" not in text and len(text.splitlines()) <= 110

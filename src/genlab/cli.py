@@ -15,37 +15,35 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from genlab import __version__
-from genlab.config import FAMILIES, choices, flat_fields, is_auto_switch
+from genlab.config import FAMILIES, HELP, PRESET_HELP, choices, flat_fields, flatten, is_auto_switch
 from genlab.errors import GenlabError
 
-FIELD_HELP = {
-    "data": "builtin, cifar10, or the path of an image folder",
-    "preset": "paper (each loss its paper's optimiser), assignment (the seed's setting), smoke (tiny)",
-    "device": "auto, cpu, cuda or cuda:N",
-    "data_root": "dataset cache folder (default: $GENLAB_DATA or ~/.cache/genlab/data)",
-}
-
-
 def _add_config_flags(parser: argparse.ArgumentParser, config_cls: type) -> None:
-    """One flag per setting (flat names, as in config.json); only flags actually given become overrides."""
-    group = parser.add_argument_group("settings (override the preset and the config file)")
+    """One flag per setting (flat names, as in config.json), with its help, default and choices; only flags
+    actually given become overrides."""
+    group = parser.add_argument_group("settings (each overrides the preset and the config file)")
+    defaults = flatten(config_cls())
     for name, (_, kind) in flat_fields(config_cls).items():
         flag = "--" + name.replace("_", "-")
-        help_text = FIELD_HELP.get(name, "")
         allowed = ("auto", "on", "off") if is_auto_switch(kind) else choices(kind)
-        if allowed is not None:  # checked when the config is built: one line that names the choices
-            help_text = "one of " + ", ".join(allowed)
+        default = {None: "auto", True: "on", False: "off"}[defaults[name]] if is_auto_switch(kind) else defaults[name]
+        help_text = f"{HELP[name]} (" + (f"one of {', '.join(allowed)}; " if allowed else "") + f"default: {default})"
         if kind is bool:
             group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
         else:
             kind = kind if kind in (int, float) else str
-            group.add_argument(flag, dest=name, type=kind, default=argparse.SUPPRESS, metavar=name.upper(), help=help_text)
+            metavar = "NAME" if allowed else {int: "N", float: "X", str: "TEXT"}[kind]
+            group.add_argument(flag, dest=name, type=kind, default=argparse.SUPPRESS, metavar=metavar, help=help_text)
+
+
+TITLES = {"dcgan": "DCGAN (GAN, LSGAN, WGAN or WGAN-GP loss)", "vae": "convolutional VAE", "cyclegan": "CycleGAN"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,81 +53,89 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model (or --resume a run)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
-    train.add_argument("--epochs", dest="resume_epochs", type=int, help="with --resume: train up to this many epochs")
-    train.add_argument("--device", dest="resume_device", help="with --resume: the device to continue on")
-    train.add_argument("--lr", dest="resume_lr", type=float, help="with --resume: a new learning rate")
+    train.add_argument("--epochs", dest="resume_epochs", type=int, metavar="N", help="with --resume: train up to this many epochs (default: the run's)")
+    train.add_argument("--device", dest="resume_device", metavar="DEVICE", help="with --resume: the device to continue on (default: auto)")
+    train.add_argument("--lr", dest="resume_lr", type=float, metavar="X", help="with --resume: a new learning rate (default: the run's)")
     families = train.add_subparsers(dest="family", metavar="FAMILY")
     for name, (config_cls, _) in FAMILIES.items():
-        family = families.add_parser(name, help=f"train a {name.upper()} model")
+        presets = "\n".join(
+            textwrap.fill(text, width=100, initial_indent=f"  {preset:<11} ", subsequent_indent=" " * 14)
+            for preset, text in PRESET_HELP[name].items()
+        )
+        family = families.add_parser(
+            name, help=f"train a {TITLES[name]}", usage=f"genlab train {name} --out RUN_DIR [--preset NAME] [--config FILE.toml] [settings]",
+            description=f"Train a {TITLES[name]}. Precedence: defaults < preset < config file < flags;\nthe defaults shown are the family's own, before a preset changes them.\n\npresets:\n{presets}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         family.add_argument("--out", required=True, metavar="RUN_DIR", help="the new run folder")
         family.add_argument("--config", metavar="FILE.toml", help="settings from a TOML file (flags win)")
         family.add_argument("--verbose", action="store_true", help="also print the full config and the architecture tables")
         _add_config_flags(family, config_cls)
 
     sample = commands.add_parser("sample", help="draw samples from a trained generator")
-    sample.add_argument("run_dir", metavar="RUN_DIR")
+    sample.add_argument("run_dir", metavar="RUN_DIR", help="a DCGAN or VAE run folder")
     sample.add_argument("-n", type=int, default=64, help="number of images (default 64)")
     sample.add_argument("--out", required=True, help="a .png path for one grid, or a folder for N PNG files")
-    sample.add_argument("--checkpoint", default="latest", help="latest, best, an epoch number, or a .pt path")
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--device", default="auto")
+    sample.add_argument("--checkpoint", default="latest", help="latest, best, an epoch number, or a .pt path (default latest)")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the sampled latents (default 0)")
+    sample.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
 
     reconstruct = commands.add_parser("reconstruct", help="VAE: (ground truth | reconstruction) pairs for a folder of images")
-    reconstruct.add_argument("run_dir", metavar="RUN_DIR")
+    reconstruct.add_argument("run_dir", metavar="RUN_DIR", help="a VAE run folder")
     reconstruct.add_argument("--input", required=True, metavar="DIR", help="a folder of images")
-    reconstruct.add_argument("--output", required=True, metavar="FILE.png")
+    reconstruct.add_argument("--output", required=True, metavar="FILE.png", help="the grid of pairs to write")
     reconstruct.add_argument("-n", type=int, default=64, help="at most this many images (default 64)")
-    reconstruct.add_argument("--checkpoint", default="latest")
-    reconstruct.add_argument("--device", default="auto")
+    reconstruct.add_argument("--checkpoint", default="latest", help="latest, best, an epoch number, or a .pt path (default latest)")
+    reconstruct.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
 
     evaluate = commands.add_parser("evaluate", help="score a run, an image folder or a dataset (IS, FID, KID)")
     evaluate.add_argument("source", metavar="SOURCE", help="a run folder, an image folder, or builtin, builtin-test, cifar10-train, cifar10-test")
     evaluate.add_argument("--metrics", default="is", help="comma-separated: is, fid, kid (default is)")
-    evaluate.add_argument("--protocol", default="paper", help="paper (tf-inception, 50,000 images, 10 splits) or assignment (torchvision, 1,000, 1 split)")
+    evaluate.add_argument("--protocol", default="paper", help="paper (tf-inception, 50,000 images, 10 splits) or assignment (torchvision, 1,000, 1 split); default paper")
     evaluate.add_argument("--network", help="tf-inception (papers), torchvision (the assignment's), builtin (offline); default: the protocol's")
     evaluate.add_argument("--weights", help="a local weights file for the network")
     evaluate.add_argument("--n", type=int, help="images to score (generated for a run); default: the protocol's")
     evaluate.add_argument("--splits", type=int, help="default: the protocol's")
     evaluate.add_argument("--reference", help="real images for FID/KID: a dataset name or an image folder")
-    evaluate.add_argument("--reference-n", type=int, default=50_000)
-    evaluate.add_argument("--kid-subsets", type=int, default=100)
-    evaluate.add_argument("--kid-subset-size", type=int, default=1000)
-    evaluate.add_argument("--batch-size", type=int, default=100)
-    evaluate.add_argument("--checkpoint", default="latest", help="for a run: latest, best, or an epoch")
+    evaluate.add_argument("--reference-n", type=int, default=50_000, help="at most this many reference images (default 50,000)")
+    evaluate.add_argument("--kid-subsets", type=int, default=100, help="KID: random subsets averaged (default 100)")
+    evaluate.add_argument("--kid-subset-size", type=int, default=1000, help="KID: images per subset (default 1,000)")
+    evaluate.add_argument("--batch-size", type=int, default=100, help="images per forward pass of the network (default 100)")
+    evaluate.add_argument("--checkpoint", default="latest", help="for a run: latest, best, or an epoch (default latest)")
     evaluate.add_argument("--seed", type=int, default=0, help="for a run: the seed of the sampled latents")
     evaluate.add_argument("--direction", default="b2a", help="for a CycleGAN run: translate its test set a2b or b2a (default)")
-    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     evaluate.add_argument("--out", help="the JSON result (default: RUN_DIR/evaluation-NETWORK.json or ./evaluation-NETWORK.json)")
 
     report = commands.add_parser("report", help="write inception_score.txt (and .json) for trained runs")
-    report.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    report.add_argument("runs", nargs="+", metavar="RUN_DIR", help="trained run folders, one line each")
     report.add_argument("--out", default=None, help="the text file (default inception_score.txt); with --assignment the hand-in folder")
     report.add_argument("--assignment", action="store_true", help="the assignment's hand-in layout and scoring protocol")
     report.add_argument("--protocol", default=None, help="paper or assignment (default: assignment with --assignment, else paper)")
-    report.add_argument("--network")
-    report.add_argument("--weights")
-    report.add_argument("--n", type=int)
-    report.add_argument("--splits", type=int)
+    report.add_argument("--network", help="tf-inception, torchvision or builtin (default: the protocol's)")
+    report.add_argument("--weights", help="a local weights file for the network (default: the published weights)")
+    report.add_argument("--n", type=int, help="images generated per run (default: the protocol's)")
+    report.add_argument("--splits", type=int, help="IS splits (default: the protocol's)")
     report.add_argument("--real", help="a real-data row: a dataset name or image folder scored the same way")
-    report.add_argument("--checkpoint", default="latest")
-    report.add_argument("--batch-size", type=int, default=100)
-    report.add_argument("--device", default="auto")
+    report.add_argument("--checkpoint", default="latest", help="the checkpoint of every run (default latest)")
+    report.add_argument("--batch-size", type=int, default=100, help="images per forward pass of the network (default 100)")
+    report.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
 
     translate = commands.add_parser("translate", help="CycleGAN: translate every image of a folder")
-    translate.add_argument("run_dir", metavar="RUN_DIR")
+    translate.add_argument("run_dir", metavar="RUN_DIR", help="a CycleGAN run folder")
     translate.add_argument("--direction", required=True, help="a2b or b2a")
-    translate.add_argument("--input", required=True, metavar="DIR")
-    translate.add_argument("--output", required=True, metavar="DIR")
+    translate.add_argument("--input", required=True, metavar="DIR", help="a folder of images (searched recursively)")
+    translate.add_argument("--output", required=True, metavar="DIR", help="where the translations go, with the same names")
     translate.add_argument("--full-resolution", action="store_true", help="translate at each image's own size (sides multiple of 4)")
-    translate.add_argument("--checkpoint", default="latest")
-    translate.add_argument("--device", default="auto")
+    translate.add_argument("--checkpoint", default="latest", help="latest, best, an epoch number, or a .pt path (default latest)")
+    translate.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
 
     download = commands.add_parser("download", help="fetch a dataset or evaluation weights ahead of time")
     download.add_argument(
         "what", nargs="+", metavar="WHAT",
         help="cifar10, a CycleGAN dataset (e.g. summer2winter_yosemite), or: weights NAME (torchvision, tf-inception)",
     )
-    download.add_argument("--data-root", default="auto")
+    download.add_argument("--data-root", default="auto", help="dataset cache folder (default: $GENLAB_DATA or ~/.cache/genlab/data)")
 
     describe = commands.add_parser("describe", help="print a model's architecture as a table")
     describe.add_argument("target", metavar="RUN_DIR|MODEL", help=f"a run folder or a family ({', '.join(FAMILIES)})")
@@ -137,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="train every family briefly on the built-in data and write one page")
     demo.add_argument("--out", default="genlab-demo", help="output folder (default genlab-demo)")
     demo.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the demo's own)")
-    demo.add_argument("--device", default="cpu")
+    demo.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     return parser
 
 

@@ -243,6 +243,26 @@ CYCLEGAN_PRESETS: dict[str, Preset] = {
     ),
 }
 
+# What each preset sets, in one line, for --help.
+PRESET_HELP: dict[str, dict[str, str]] = {
+    "dcgan": {
+        "paper": "each loss its paper's optimiser: GAN/LSGAN Adam 2e-4 (0.5, 0.999) batch 128; WGAN RMSprop 5e-5, "
+                 "5 critic steps, batch 64; WGAN-GP Adam 1e-4 (0, 0.9), 5 critic steps, batch 64",
+        "assignment": "the homework's: Adam 2e-4 (0.5, 0.999), batch 64, one critic step, 200 epochs, PyTorch's init, "
+                      "no convolution bias",
+        "smoke": "the paper setting on 256 built-in images for 2 epochs (seconds)",
+    },
+    "vae": {
+        "default": "Adam 1e-3, batch 128, 64x64, latent 128, 50 epochs",
+        "smoke": "32x32, latent 16, width 16, 512 images, 2 epochs (seconds)",
+    },
+    "cyclegan": {
+        "default": "the reference implementation: LSGAN, pool 50, lr 2e-4 then linear decay, 256x256 crops of 286",
+        "assignment": "the homework's skeleton: no pool, constant lr, unhalved D losses, PyTorch's init, images as they are",
+        "smoke": "32x32, width 8, 2 residual blocks, 2 epochs (seconds)",
+    },
+}
+
 Config = DCGANConfig | VAEConfig | CycleGANConfig  # any family's config
 
 FAMILIES: dict[str, tuple[type, dict[str, Preset]]] = {
@@ -250,6 +270,75 @@ FAMILIES: dict[str, tuple[type, dict[str, Preset]]] = {
     "vae": (VAEConfig, VAE_PRESETS),
     "cyclegan": (CycleGANConfig, CYCLEGAN_PRESETS),
 }
+
+# One line per setting, for --help (the flag shows its default and choices beside it).
+HELP: dict[str, str] = {
+    # DCGAN objective and networks
+    "loss": "adversarial loss",
+    "n_critic": "critic (discriminator) steps per generator step",
+    "clip_value": "wgan: critic weights are clipped to [-c, c] after every critic step",
+    "gp_weight": "wgan-gp: lambda, the gradient penalty's weight",
+    "image_size": "image side in pixels (DCGAN, VAE: a power of two; CycleGAN: the crop, a multiple of 4)",
+    "z_dim": "length of the noise vector z",
+    "width": "channels of the first discriminator (last generator) layer; doubles per layer",
+    "critic_norm": "normalisation in the critic (batch: the spec's table)",
+    "gen_last_norm": "BatchNorm before the generator's Tanh (the spec's table has it)",
+    "disc_last_bias": "a bias on the discriminator's last convolution",
+    "gen_last_bias": "a bias on the generator's last convolution when no BatchNorm follows it",
+    "init": "weight initialisation (normal: N(0, 0.02); pytorch: each layer's default)",
+    "sync_bn": "torchrun on GPUs: BatchNorm statistics over the global batch",
+    "optimizer": "optimiser of both networks",
+    "lr": "learning rate",
+    "beta1": "Adam's beta1",
+    "beta2": "Adam's beta2",
+    "batch_size": "images per step (per process under torchrun)",
+    # VAE
+    "likelihood": "p(x|z): bernoulli (one logit per pixel) or gaussian (fixed sigma)",
+    "sigma": "gaussian likelihood's standard deviation, in [0, 1] pixel units",
+    "beta": "weight of the KL term (1: the true negative ELBO)",
+    "latent_dim": "length of the latent z",
+    "crop_size": "centre crop in pixels before resizing (0: use --crop-fraction)",
+    "crop_fraction": "centre crop as a fraction of the shorter side",
+    "holdout": "fraction of the images held out for the held-out ELBO (seeded)",
+    # CycleGAN
+    "gan_loss": "adversarial loss (lsgan: least squares, the reference's; gan: the log loss)",
+    "lambda_cycle": "weight of the cycle-consistency L1 terms",
+    "lambda_identity": "identity weight, as a fraction of --lambda-cycle (0: off)",
+    "halve_d_loss": "halve each discriminator's loss, as the reference implementation does",
+    "pool_size": "generated images kept per discriminator in the history pool (0: none)",
+    "n_blocks": "residual blocks in each generator",
+    "decay_epochs": "last epochs over which the learning rate decays linearly to 0 (0: constant)",
+    "domain_a": "a folder of domain A images (with --domain-b, instead of --data)",
+    "domain_b": "a folder of domain B images",
+    "test_fraction": "held out for testing when the data has no testA/testB",
+    "load_size": "resize to this before the random crop (--preprocess resize_crop)",
+    "preprocess": "training images: resize then random crop and flip, resize only, or as they are",
+    "flip": "random horizontal flips in training",
+    # every run
+    "preset": "named settings under the file and the flags (see 'Presets' above)",
+    "seed": "seed of the weights, the batch order and every random draw of the run",
+    "device": "auto, cpu, cuda or cuda:N",
+    "epochs": "passes over the training data",
+    "checkpoint_every": "epochs between kept checkpoints (latest.pt is written every epoch)",
+    "sample_every": "epochs between sample grids",
+    "grid_size": "images in each sample grid",
+    "smooth_window": "moving-average window of the learning curves, in steps",
+    "data": "builtin, cifar10, a CycleGAN dataset name, or the path of an image folder",
+    "data_root": "dataset cache folder (auto: $GENLAB_DATA or ~/.cache/genlab/data)",
+    "limit": "train on the first N images (0: all)",
+    "workers": "data-loading processes for image folders",
+    "amp": "bf16 autocast of the forward passes (auto: on for CUDA)",
+    "channels_last": "NHWC memory format (auto: on for CUDA)",
+    "fused_optimizer": "Adam's fused kernel (auto: on for CUDA)",
+    "data_on_device": "keep in-memory datasets on the device (auto: on for CUDA)",
+    "async_writes": "write grids and curves on a background thread (auto: on for CUDA)",
+    "compile": "torch.compile every network",
+    "eval_every": "epochs between IS/KID scores during training (0: off); keeps best.pt",
+    "eval_network": "network of the scores during training",
+    "eval_n": "images scored at each evaluation",
+    "eval_reference": "real images for KID (auto: the training data)",
+}
+
 
 def flat_fields(config_cls: type) -> dict[str, tuple[str | None, Any]]:
     """Every setting of a family by its flat name (as in config.json and the flags): (its group or None, its type)."""
