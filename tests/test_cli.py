@@ -171,3 +171,20 @@ def test_train_help_lists_the_presets_and_fits_two_screens(capsys):
     assert "  assignment  the homework's: Adam 2e-4" in text and "  paper       each loss its paper's optimiser" in text
     assert "--lr X                learning rate (default: 0.0002)" in text
     assert "RESUME_EPOCHS" not in text and len(text.splitlines()) <= 110
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "dcgan", "--loss", "wgangp", "--out", "x"],
+    ["train", "vae", "--device", "gpu0", "--out", "x"],
+    ["train", "cyclegan", "--test-fraction", "2", "--out", "x"],
+    ["evaluate", "runs/does-not-exist"],
+])
+def test_usage_errors_answer_before_torch_is_imported(argv):
+    code = (
+        "import sys\nfrom genlab.cli import main\n"
+        f"status = main({argv!r})\n"
+        "print(status, 'torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["2", "False"], done.stderr
+    assert done.stderr.startswith("genlab: error: ") and len(done.stderr.strip().splitlines()) == 1

@@ -153,7 +153,10 @@ def _overrides(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from genlab.config import build_config, replace, resolve_device
+    from genlab.config import build_config, replace, resolve, resolve_device
+
+    if args.family and not args.resume:  # every setting checked before torch is imported: usage errors answer at once
+        cfg = build_config(args.family, config_file=args.config, overrides=_overrides(args, FAMILIES[args.family][0]), resolved=False)
     from genlab.training.run import resume, train
     from genlab.training.runtime import init_from_environment, shutdown
 
@@ -162,8 +165,7 @@ def _train(args: argparse.Namespace) -> None:
         extra = {"epochs": args.resume_epochs, "device": device if args.resume_device or device.startswith("cuda:") else None, "lr": args.resume_lr}
         resume(args.resume, {k: v for k, v in extra.items() if v is not None})
     elif args.family:
-        config_cls, _ = FAMILIES[args.family]
-        cfg = build_config(args.family, config_file=args.config, overrides=_overrides(args, config_cls))
+        cfg = resolve(cfg)
         _, device = init_from_environment(cfg.run.device)
         cfg = replace(cfg, device=device)
         train(cfg, args.out, verbose=args.verbose)
@@ -189,6 +191,9 @@ def _reconstruct(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
+    source = Path(args.source).expanduser()
+    if "/" in args.source and not source.exists():  # said before torch is imported
+        raise GenlabError(f"{args.source} does not exist; give a run folder, an image folder or a dataset name")
     from genlab.config import resolve_device
     from genlab.scoring import evaluate, protocol
 
@@ -199,7 +204,6 @@ def _evaluate(args: argparse.Namespace) -> None:
         kid_subset_size=args.kid_subset_size, direction=args.direction,
     )
     result = evaluate(args.source, chosen, metrics=metrics, batch_size=args.batch_size, device=resolve_device(args.device))
-    source = Path(args.source)
     default = (source if (source / "config.json").is_file() else Path(".")) / f"evaluation-{chosen.network}.json"
     path = result.save(args.out or default)
     print(result.table())

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -443,18 +444,23 @@ def replace(cfg: Config, **changes: Any) -> Config:
     return _nest(config_cls, {**flatten(cfg), **_coerce(config_cls, changes)})
 
 
+def check_device(name: str) -> None:
+    """The device's spelling, checked without importing torch."""
+    if not (name in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", name)):
+        raise GenlabError(f"unknown device {name!r}; choose one of ['auto', 'cpu', 'cuda', 'cuda:N']")
+
+
 def resolve_device(name: str) -> str:
-    import torch
+    check_device(name)
+    if name == "cpu":
+        return name
+    import torch  # only here: checking settings never waits for torch
 
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cpu":
-        return name
-    if name == "cuda" or name.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise GenlabError(f"device {name!r} was asked for but no CUDA GPU is available; use --device cpu")
-        return name
-    raise GenlabError(f"unknown device {name!r}; choose one of ['auto', 'cpu', 'cuda', 'cuda:N']")
+    if not torch.cuda.is_available():
+        raise GenlabError(f"device {name!r} was asked for but no CUDA GPU is available; use --device cpu")
+    return name
 
 
 def resolve_data_root(value: str) -> str:
@@ -465,6 +471,7 @@ def resolve_data_root(value: str) -> str:
 
 def validate(cfg: Config) -> None:
     values = flatten(cfg)
+    check_device(values["device"])
     for name, (_, kind) in flat_fields(type(cfg)).items():
         allowed = choices(kind)
         if allowed is not None and values[name] not in allowed:
@@ -493,8 +500,10 @@ def build_config(
     preset: str | None = None,
     config_file: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
+    resolved: bool = True,
 ) -> Config:
-    """Defaults < preset < config file < overrides (flags), by flat setting names; resolved, validated, frozen."""
+    """Defaults < preset < config file < overrides (flags), by flat setting names; validated and frozen, and with
+    ``resolved`` its "auto" values resolved (which imports torch; without it the check answers at once)."""
     config_cls, presets = choose(FAMILIES, family, "model family")
     user: dict[str, Any] = {}
     if config_file is not None:
@@ -511,7 +520,11 @@ def build_config(
     preset_name = user.get("preset", config_cls().run.preset)
     values = choose(presets, preset_name, "preset")(user)
     values.update(user)
-    return resolve(_nest(config_cls, _coerce(config_cls, values)))
+    cfg = _nest(config_cls, _coerce(config_cls, values))
+    if not resolved:
+        validate(cfg)
+        return cfg
+    return resolve(cfg)
 
 
 def resolve(cfg: Config) -> Config:
