@@ -188,3 +188,9 @@ def test_usage_errors_answer_before_torch_is_imported(argv):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["2", "False"], done.stderr
     assert done.stderr.startswith("genlab: error: ") and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_resume_with_other_settings_is_refused_not_ignored(capsys, tmp_path):
+    assert main(["train", "--resume", str(tmp_path / "run"), "dcgan", "--loss", "lsgan", "--batch-size", "16"]) == 2
+    err = capsys.readouterr().err
+    assert "--resume continues" in err and "only --epochs, --device and --lr may change" in err

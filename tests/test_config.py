@@ -143,3 +143,19 @@ def test_old_config_json_with_on_off_strings_still_loads():
     data = {**config_to_dict(cfg), "amp": "off", "channels_last": "on"}
     loaded = config_from_dict(data)
     assert loaded.speed.amp is False and loaded.speed.channels_last is True
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"lr": float("nan")}, r"lr must be a finite number above 0 \(got nan\)"),
+        ({"lr": -1}, r"lr must be a finite number above 0 \(got -1.0\)"),
+        ({"beta2": 1.0}, r"beta2 must be in \[0, 1\) \(got 1.0\)"),
+        ({"seed": -1}, r"seed must be 0 or more \(got -1\)"),
+        ({"gp_weight": -10}, r"gp_weight must be 0 or more"),
+        ({"z_dim": 0}, r"z_dim must be at least 1 \(got 0\)"),
+    ],
+)
+def test_numbers_out_of_range_are_one_line_errors(overrides, message):
+    with pytest.raises(GenlabError, match=message):
+        build_config("dcgan", overrides={"device": "cpu", **overrides})

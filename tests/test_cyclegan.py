@@ -314,3 +314,11 @@ def test_scores_during_training_translate_the_test_set(tiny_cyclegan, tmp_path):
         scored = [row for row in csv.DictReader(f) if row.get("is_mean")]
     assert len(scored) == 1 and 1.0 <= float(scored[0]["is_mean"]) <= 10.0  # 10 classes bound the IS
     assert (run.plots / "scores.png").is_file() and (run.checkpoints / "best.pt").is_file()
+
+
+def test_resume_with_a_new_learning_rate_reaches_the_optimisers(tiny_cyclegan, tmp_path):
+    run = train(tiny_cyclegan(epochs=1, decay_epochs=0), tmp_path / "run", quiet=True)
+    resume(run.root, {"epochs": 2, "lr": 1e-3}, quiet=True)
+    state = load_checkpoint(run.latest)["trainer"]
+    for name in ("generators", "discriminators"):
+        assert state["optimizers"][name]["param_groups"][0]["lr"] == pytest.approx(1e-3)  # a constant schedule

@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
             description=f"Train a {TITLES[name]}. Precedence: defaults < preset < config file < flags;\nthe defaults shown are the family's own, before a preset changes them.\n\npresets:\n{presets}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        family.add_argument("--out", required=True, metavar="RUN_DIR", help="the new run folder")
+        family.add_argument("--out", metavar="RUN_DIR", help="the new run folder (required)")
         family.add_argument("--config", metavar="FILE.toml", help="settings from a TOML file (flags win)")
         family.add_argument("--verbose", action="store_true", help="also print the full config and the architecture tables")
         _add_config_flags(family, config_cls)
@@ -155,6 +155,13 @@ def _overrides(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
 def _train(args: argparse.Namespace) -> None:
     from genlab.config import build_config, replace, resolve, resolve_device
 
+    if args.resume and args.family:
+        raise GenlabError(
+            f"--resume continues {args.resume} with its own settings (only --epochs, --device and --lr may change); "
+            f"to train with other settings, start a new run: genlab train {args.family} --out NEW_DIR ..."
+        )
+    if args.family and not args.resume and not args.out:
+        raise GenlabError(f"give the new run's folder: genlab train {args.family} --out RUN_DIR ...")
     if args.family and not args.resume:  # every setting checked before torch is imported: usage errors answer at once
         cfg = build_config(args.family, config_file=args.config, overrides=_overrides(args, FAMILIES[args.family][0]), resolved=False)
     from genlab.training.run import resume, train

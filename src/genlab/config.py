@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import re
 import sys
@@ -469,6 +470,14 @@ def resolve_data_root(value: str) -> str:
     return str(Path(os.environ.get(DATA_ROOT_ENV) or DEFAULT_DATA_ROOT).expanduser())
 
 
+AT_LEAST_ONE = (
+    "epochs", "batch_size", "n_critic", "grid_size", "checkpoint_every", "sample_every", "smooth_window", "z_dim", "width",
+    "latent_dim", "n_blocks", "load_size", "eval_n",
+)
+NOT_NEGATIVE = ("seed", "limit", "workers", "eval_every", "pool_size", "crop_size", "gp_weight", "beta", "lambda_cycle", "lambda_identity")
+POSITIVE = ("lr", "clip_value", "sigma")
+
+
 def validate(cfg: Config) -> None:
     values = flatten(cfg)
     check_device(values["device"])
@@ -476,9 +485,18 @@ def validate(cfg: Config) -> None:
         allowed = choices(kind)
         if allowed is not None and values[name] not in allowed:
             raise unknown_choice(name.replace("_", " "), values[name], allowed)
-    for name in ("epochs", "batch_size", "n_critic", "grid_size", "checkpoint_every", "sample_every", "smooth_window"):
+    for name in AT_LEAST_ONE:
         if name in values and values[name] < 1:
             raise GenlabError(f"{name} must be at least 1 (got {values[name]})")
+    for name in NOT_NEGATIVE:
+        if name in values and not values[name] >= 0:  # NaN fails too
+            raise GenlabError(f"{name} must be 0 or more (got {values[name]})")
+    for name in POSITIVE:
+        if name in values and not (0 < values[name] < math.inf):
+            raise GenlabError(f"{name} must be a finite number above 0 (got {values[name]})")
+    for name in ("beta1", "beta2"):
+        if name in values and not 0 <= values[name] < 1:
+            raise GenlabError(f"{name} must be in [0, 1) (got {values[name]})")
     if values.get("preprocess") == "resize_crop" and values["load_size"] < values["image_size"]:
         raise GenlabError(f"load_size {values['load_size']} is smaller than the crop image_size {values['image_size']}; raise --load-size")
     if "decay_epochs" in values and not 0 <= values["decay_epochs"] <= values["epochs"]:
@@ -560,8 +578,12 @@ def family_of(cfg: Config) -> str:
     raise TypeError(f"not a genlab config: {type(cfg).__name__}")
 
 
-def save_config(cfg: Any, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
+def save_config(cfg: Config, path: str | Path) -> None:
+    """Written to a temporary file and renamed: a reader (another rank, a crash) never sees half a config."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
+    tmp.replace(path)
 
 
 def load_config(path: str | Path) -> Config:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,3 +160,49 @@ class History:
 
 def _formatted(rows: list[dict[str, float]]) -> list[dict[str, Any]]:
     return [{k: (int(v) if k in ("step", "epoch") else f"{v:.6g}") for k, v in row.items()} for row in rows]
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+@contextmanager
+def training_lock(run: RunDir) -> Iterator[int]:
+    """One trainer per run folder: ``RUN_DIR/.lock`` holds the owner's PID while it trains. A lock whose process is
+    gone (a kill -9) is stale and taken over; leftover temporary files of killed writes are removed then. Yields how
+    many temporaries were removed."""
+    lock = run.root / ".lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if _alive(pid) and pid != os.getpid():
+                raise GenlabError(
+                    f"{run.root} is being trained by another genlab process (PID {pid}); wait for it to finish, or stop it "
+                    "and resume once it has"
+                ) from None
+            lock.unlink(missing_ok=True)
+    else:  # pragma: no cover - another process took the stale lock between our two tries
+        raise GenlabError(f"{run.root} is being taken over by another genlab process; try again")
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
+    try:
+        stale = [*run.checkpoints.glob(".*.tmp"), *run.root.glob(".*.tmp"), *run.root.glob("*.csv.tmp")]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        yield len(stale)
+    finally:
+        lock.unlink(missing_ok=True)

@@ -147,5 +147,10 @@ class CycleGANTrainer:
         self.opt_d.load_state_dict(state["optimizers"]["discriminators"])
         self.schedulers[0].load_state_dict(state["schedulers"]["generators"])
         self.schedulers[1].load_state_dict(state["schedulers"]["discriminators"])
+        for scheduler in self.schedulers:  # the config's rate wins (resume --lr), at the schedule's current factor
+            scheduler.base_lrs = [self.cfg.lr] * len(scheduler.base_lrs)
+            factor = scheduler.lr_lambdas[0](scheduler.last_epoch)
+            for group in scheduler.optimizer.param_groups:
+                group["lr"] = self.cfg.lr * factor
         self.pool_a.load_state_dict(state["pools"]["a"], self.device)
         self.pool_b.load_state_dict(state["pools"]["b"], self.device)

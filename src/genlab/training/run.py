@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from genlab.data.loader import EpochBatches
 from genlab.data.run_data import image_data, unpaired_data
 from genlab.errors import GenlabError
 from genlab.registry import choose
-from genlab.run_dir import History, RunDir
+from genlab.run_dir import History, RunDir, training_lock
 from genlab.checkpoint import load_checkpoint, set_rng_state
 from genlab.training.collapse import fixed_real_batch
 from genlab.training.cyclegan import CycleGANTrainer
@@ -125,10 +126,11 @@ def train(cfg: Config, out: str | Path, *, quiet: bool = False, verbose: bool = 
     barrier()
     run = RunDir(Path(out).expanduser())
     history = History(run.history_path)
-    fit(
-        trainer, batches, run, history,
-        config=config_to_dict(cfg), epochs=cfg.run.epochs, checkpoint_every=cfg.run.checkpoint_every, evaluator=evaluator,
-    )
+    with training_lock(run) if main else contextlib.nullcontext():
+        fit(
+            trainer, batches, run, history,
+            config=config_to_dict(cfg), epochs=cfg.run.epochs, checkpoint_every=cfg.run.checkpoint_every, evaluator=evaluator,
+        )
     if main and not quiet:
         print(end_summary(cfg, run, history, time.perf_counter() - started), flush=True)
     return run
@@ -138,6 +140,11 @@ def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quie
     """Continue a run from checkpoints/latest.pt; ``overrides`` may change e.g. epochs or device."""
     started = time.perf_counter()
     run = RunDir.open(run_dir)
+    with training_lock(run) if current().is_main else contextlib.nullcontext():
+        return _resume(run, overrides, quiet=quiet, started=started)
+
+
+def _resume(run: RunDir, overrides: dict[str, Any] | None, *, quiet: bool, started: float) -> RunDir:
     if not run.latest.is_file():
         raise GenlabError(f"{run.root} has no checkpoint yet (the first epoch did not finish); start a new run instead")
     checkpoint = load_checkpoint(run.latest)
