@@ -247,3 +247,11 @@ def test_center_crop_by_size_and_fraction():
     assert by_size.shape == (20, 20, 3) and by_size.min() == 255
     by_fraction = np.asarray(center_crop_resize(image, 10, crop_fraction=1 / 3))
     assert by_fraction.shape == (10, 10, 3) and by_fraction.min() >= 250
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path):
+    grey = np.array([[0, 32896, 65535, 12850]], dtype=np.uint16).repeat(4, axis=0)  # 0, 128, 255, 50 in 8 bits
+    Image.fromarray(grey).save(tmp_path / "deep.png")
+    image = ImageFolder(tmp_path)[0]
+    assert image.shape == (3, 4, 4)
+    assert image[0, 0].tolist() == [0, 128, 255, 50] and torch.equal(image[0], image[2])

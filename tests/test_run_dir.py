@@ -40,3 +40,18 @@ def test_a_stale_lock_is_taken_over_and_killed_writes_are_cleaned(tiny_dcgan, tm
     assert not any(path.exists() for path in leftovers)
     assert not (run.root / ".lock").exists() and run.epoch_checkpoint(2).is_file()
     assert not list(run.root.glob(".config.json.*.tmp"))  # the config is written atomically too
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_again_in_its_folder(tiny_dcgan, tmp_path):
+    from genlab.data.images import GenlabWarning
+
+    cfg = tiny_dcgan(epochs=1)
+    half = RunDir.create(tmp_path / "run", cfg)  # what a kill during the first epoch leaves: a config, no checkpoint
+    half.history_path.write_text("step,epoch,d_loss\n1,1,0.5\n")
+    with pytest.raises(GenlabError, match=r"has no checkpoint yet .*start it again in the same folder: genlab train dcgan --out"):
+        resume(half.root, quiet=True)
+    with pytest.warns(GenlabWarning, match="never finished an epoch"):
+        run = train(cfg, tmp_path / "run", quiet=True)
+    assert run.latest.is_file()
+    with pytest.raises(GenlabError, match="already holds a run; continue it with --resume"):
+        train(cfg, tmp_path / "run", quiet=True)  # now it holds a model: never overwritten

@@ -13,6 +13,7 @@ import csv
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import load_config, save_config
+from genlab.data.images import GenlabWarning
 from genlab.errors import GenlabError
 
 
@@ -56,12 +58,22 @@ class RunDir:
 
     @classmethod
     def create(cls, root: str | Path, cfg: Any) -> RunDir:
-        """A new run folder; refuses one that already holds a run (never overwrites user data)."""
+        """A new run folder; refuses one that holds a run with a checkpoint (never overwrites a trained model). A run
+        killed before its first checkpoint holds no model: it is started again in the same folder."""
         run = cls(Path(root).expanduser())
         if run.config_path.exists():
-            raise GenlabError(
-                f"{run.root} already holds a run; continue it with --resume {run.root} or choose another --out"
+            if any(run.checkpoints.glob("*.pt")) if run.checkpoints.is_dir() else False:
+                raise GenlabError(
+                    f"{run.root} already holds a run; continue it with --resume {run.root} or choose another --out"
+                )
+            if (run.root / ".lock").exists():
+                raise GenlabError(f"{run.root} is being trained by another genlab process; choose another --out")
+            warnings.warn(
+                f"{run.root} holds a run that never finished an epoch (no checkpoint); starting it again there",
+                GenlabWarning,
+                stacklevel=2,
             )
+            run.history_path.unlink(missing_ok=True)
         for folder in (run.images, run.plots, run.checkpoints):
             folder.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run.config_path)

@@ -12,7 +12,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from genlab.data.transforms import pil_to_uint8_tensor
+from genlab.data.transforms import pil_to_uint8_tensor, to_rgb
 from genlab.errors import GenlabError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm")
@@ -71,7 +71,7 @@ class ImageFolder(Dataset):
 
     def load(self, index: int) -> Image.Image:
         with Image.open(self.files[index]) as image:
-            image = image.convert("RGB")
+            image = to_rgb(image)
         return self.transform(image) if self.transform else image
 
     def __getitem__(self, index: int) -> Tensor:

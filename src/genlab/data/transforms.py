@@ -41,9 +41,21 @@ def center_crop_resize(image: Image.Image, size: int, *, crop_size: int = 0, cro
     return image if side == size else image.resize((size, size), Image.BICUBIC)
 
 
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any PIL image as 8-bit RGB. 16-bit (and 32-bit integer) grey is scaled to 8 bits first: a plain
+    convert("RGB") clips it, so every 16-bit image would turn white."""
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+        import numpy as np
+
+        values = np.asarray(image, dtype=np.float64)
+        scale = 257.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 1.0
+        image = Image.fromarray(np.clip(np.round(values / scale), 0, 255).astype(np.uint8), "L")
+    return image.convert("RGB")
+
+
 def pil_to_uint8_tensor(image: Image.Image) -> Tensor:
     """PIL RGB image -> uint8 CHW tensor."""
     import numpy as np
 
-    array = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    array = np.asarray(to_rgb(image), dtype=np.uint8)
     return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()

@@ -146,7 +146,10 @@ def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quie
 
 def _resume(run: RunDir, overrides: dict[str, Any] | None, *, quiet: bool, started: float) -> RunDir:
     if not run.latest.is_file():
-        raise GenlabError(f"{run.root} has no checkpoint yet (the first epoch did not finish); start a new run instead")
+        raise GenlabError(
+            f"{run.root} has no checkpoint yet (its first epoch did not finish); start it again in the same folder: "
+            f"genlab train {family_of(run.config())} --out {run.root} ..."
+        )
     checkpoint = load_checkpoint(run.latest)
     cfg = run.config()
     if overrides:
