@@ -1,4 +1,5 @@
 import csv
+import warnings
 
 import numpy as np
 import pytest
@@ -322,3 +323,25 @@ def test_resume_with_a_new_learning_rate_reaches_the_optimisers(tiny_cyclegan, t
     state = load_checkpoint(run.latest)["trainer"]
     for name in ("generators", "discriminators"):
         assert state["optimizers"][name]["param_groups"][0]["lr"] == pytest.approx(1e-3)  # a constant schedule
+
+
+def test_a_truncated_image_is_skipped_before_training_not_met_mid_epoch(tmp_path, tiny_cyclegan):
+    from genlab.data.images import GenlabWarning, ImageFolder
+
+    _folder(tmp_path / "a", 6, 40)
+    _folder(tmp_path / "b", 6, 40)
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "a" / "broken.jpg")
+    whole = (tmp_path / "a" / "broken.jpg").read_bytes()
+    (tmp_path / "a" / "broken.jpg").write_bytes(whole[: len(whole) // 2])  # a good header, half the data
+    assert len(ImageFolder(tmp_path / "a")) == 7  # the header alone passes
+    with pytest.raises(GenlabError, match=r"broken.jpg cannot be read \(.*\); remove or replace the file"):
+        ImageFolder(tmp_path / "a")[6]  # one line, not a traceback, when met lazily
+    with pytest.warns(GenlabWarning, match=r"skipped 1 unreadable image file\(s\) in .*/a"):
+        domains = open_domains("", domain_a=str(tmp_path / "a"), domain_b=str(tmp_path / "b"), test_fraction=0.2)
+    assert len(domains.train_a) + len(domains.test_a) == 6
+    cfg = tiny_cyclegan(data="", domain_a=str(tmp_path / "a"), domain_b=str(tmp_path / "b"), image_size=32, load_size=36)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GenlabWarning)
+        run = train(cfg, tmp_path / "run", quiet=True)
+    assert run.latest.is_file()

@@ -37,10 +37,12 @@ def list_images(folder: str | Path) -> list[Path]:
     return files
 
 
-def _readable(path: Path) -> bool:
+def _readable(path: Path, *, decode: bool = False) -> bool:
+    """Whether the header (or with ``decode`` the whole image: a truncated file has a good header) reads."""
     try:
         with Image.open(path) as image:
-            image.size  # header only
+            if decode:
+                image.load()
         return True
     except (UnidentifiedImageError, OSError, ValueError):
         return False
@@ -54,13 +56,17 @@ def warn_skipped(count: int, folder: Path | str, what: str = "unreadable image f
 class ImageFolder(Dataset):
     """Every readable image under a folder, as uint8 CHW RGB tensors after ``transform`` (PIL -> PIL).
 
-    Files whose header cannot be read are skipped with one warning that counts them.
+    Files whose header cannot be read are skipped with one warning that counts them; with ``decode`` every image is
+    read whole once first (a progress bar), so that a truncated file is skipped too, not met halfway through training.
     """
 
-    def __init__(self, folder: str | Path, transform: Callable[[Image.Image], Image.Image] | None = None) -> None:
+    def __init__(
+        self, folder: str | Path, transform: Callable[[Image.Image], Image.Image] | None = None, *, decode: bool = False
+    ) -> None:
         self.folder = Path(folder).expanduser()
         candidates = list_images(self.folder)
-        self.files = [p for p in candidates if _readable(p)]
+        check = tqdm(candidates, desc=f"checking {self.folder.name}", unit="img", leave=False) if decode else candidates
+        self.files = [p for p in check if _readable(p, decode=decode)]
         warn_skipped(len(candidates) - len(self.files), self.folder)
         if not self.files:
             raise GenlabError(f"no readable images in {self.folder}; every image file there failed to open")
@@ -70,8 +76,11 @@ class ImageFolder(Dataset):
         return len(self.files)
 
     def load(self, index: int) -> Image.Image:
-        with Image.open(self.files[index]) as image:
-            image = to_rgb(image)
+        try:
+            with Image.open(self.files[index]) as image:
+                image = to_rgb(image)
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            raise GenlabError(f"{self.files[index]} cannot be read ({e}); remove or replace the file") from None
         return self.transform(image) if self.transform else image
 
     def __getitem__(self, index: int) -> Tensor:

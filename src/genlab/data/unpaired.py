@@ -136,7 +136,7 @@ def _holdout(folder: ImageFolder, fraction: float, seed: int) -> tuple[Dataset, 
 def _folder(path: Path, role: str) -> ImageFolder:
     if not path.is_dir():
         raise GenlabError(f"{role} folder {path} does not exist; {_LAYOUT_HINT}")
-    return ImageFolder(path)
+    return ImageFolder(path, decode=True)  # read lazily during training: a broken file must not surface mid-epoch
 
 
 _LAYOUT_HINT = "a CycleGAN dataset holds trainA/ trainB/ (testA/ testB/), or give two folders with --domain-a DIR --domain-b DIR"
