@@ -79,3 +79,13 @@ def test_bad_weights_files(tmp_path):
         make_extractor("torchvision", builtin_weights_path())
     with pytest.raises(GenlabError, match="unknown network 'clip'"):
         make_extractor("clip")
+
+
+def test_a_file_that_is_not_weights_is_one_line(tmp_path):
+    from genlab.errors import GenlabError
+    from genlab.metrics.feature_extractors import make_extractor
+
+    for name, content in (("text.pt", b"not weights\n"), ("empty.pt", b"")):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(GenlabError, match=rf"{name} is not a builtin weights file \(.*\); check --weights"):
+            make_extractor("builtin", tmp_path / name)

@@ -166,3 +166,22 @@ def test_small_images_are_enlarged_in_grids():
     tile = pixels[:, 2:34, 2:34]
     torch.testing.assert_close(tile[:, ::2, ::2], tile[:, 1::2, 1::2])  # each source pixel a 2x2 block
     assert grid_image(torch.zeros(2, 3, 32, 32)).size == (2 + 2 * 34, 36)  # 32 px and larger: as they are
+
+
+def test_a_full_disk_at_the_save_is_one_line_and_leaves_no_temporary(tmp_path, monkeypatch):
+    import errno
+
+    import genlab.checkpoint
+    from genlab.checkpoint import save_atomic
+
+    save_atomic({"step": 1}, tmp_path / "latest.pt")
+
+    def full(obj, f):
+        f.write(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(genlab.checkpoint.torch, "save", full)
+    with pytest.raises(GenlabError, match=r"no space left on the disk while writing .*latest.pt; the earlier checkpoints are intact"):
+        save_atomic({"step": 2}, tmp_path / "latest.pt")
+    assert torch.load(tmp_path / "latest.pt", weights_only=True) == {"step": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.pt"]

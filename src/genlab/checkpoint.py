@@ -9,6 +9,7 @@ one, so a crash leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -29,9 +30,21 @@ def save_atomic(obj: Any, path: str | Path) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if _disk_full(e):
+            raise GenlabError(
+                f"no space left on the disk while writing {path}; the earlier checkpoints are intact: free some space "
+                "and continue with --resume"
+            ) from None
         raise
+
+
+def _disk_full(error: BaseException) -> bool:
+    """ENOSPC, as the OS says it or as torch.save's zip writer reports it."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return True
+    return isinstance(error, RuntimeError) and ("No space left" in str(error) or "file write failed" in str(error))
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

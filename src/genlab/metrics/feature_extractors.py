@@ -16,6 +16,7 @@ NCHW images (or float in [-1, 1]) and returns float32 (logits, features) on the 
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NamedTuple
@@ -68,8 +69,10 @@ class FeatureExtractor:
             model = self.build(self.weights_path).eval().requires_grad_(False)
             # channels_last: same numbers, ~1.2x faster convolutions (benchmarks/bench_metrics.py)
             self.model = model.to(self.device, memory_format=torch.channels_last)
-        except (RuntimeError, KeyError, OSError, EOFError) as e:
-            reason = str(e).splitlines()[0][:200]
+        except (RuntimeError, KeyError, OSError, EOFError, ValueError, pickle.UnpicklingError) as e:
+            reason = (
+                "not plain tensor data" if isinstance(e, pickle.UnpicklingError) else (str(e).splitlines() or [type(e).__name__])[0][:200]
+            )
             raise GenlabError(f"{self.weights_path} is not a {self.name} weights file ({reason}); check --weights") from None
 
     @property
