@@ -21,7 +21,7 @@ from pathlib import Path
 from genlab.config import Config, DCGANConfig, build_config
 from genlab.errors import GenlabError
 from genlab.reporting.scores import write_report
-from genlab.scoring import Protocol
+from genlab.scoring import Protocol, collapse_warnings
 from genlab.training.run import train
 from genlab.run_dir import History, RunDir
 
@@ -165,7 +165,7 @@ def _score_line(row: dict | None, real: dict | None) -> str:
         text += f"; real held-out digits {real['metrics']['is_mean']:.2f}"
     if "diversity" in m:
         text += f"; sample diversity {m['diversity']:.2f} of real (collapse below 0.5)"
-    return text + "".join(f". Warning: {w}" for w in row["warnings"] if "collapsed" in w)
+    return text + "".join(f". Warning: {w}" for w in collapse_warnings(row["warnings"]))
 
 
 def write_index(out: Path, entries: list[DemoEntry], scores: str = "", report_json: Path | None = None) -> Path:

@@ -28,7 +28,7 @@ from genlab.data.run_data import test_domains
 from genlab.data.transforms import to_uint8
 from genlab.errors import GenlabError
 from genlab.registry import choose, did_you_mean, unknown_choice
-from genlab.families.cyclegan import DIRECTIONS
+from genlab.families.cyclegan import check_direction
 from genlab.metrics.diversity import Collapse, collapse_check
 from genlab.metrics.feature_cache import cached_features
 from genlab.metrics.feature_extractors import FeatureExtractor, Features, make_extractor
@@ -62,8 +62,7 @@ class Protocol:
     def __post_init__(self) -> None:
         if self.network not in get_args(NetworkName):
             raise unknown_choice("network", self.network, get_args(NetworkName))
-        if self.direction not in DIRECTIONS:
-            raise unknown_choice("direction", self.direction, DIRECTIONS)
+        check_direction(self.direction)
         for name in ("n", "splits", "reference_n", "kid_subsets", "kid_subset_size"):
             if getattr(self, name) < 1:
                 raise GenlabError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)})")
@@ -132,8 +131,7 @@ def cyclegan_sources(
     run_dir: str | Path, *, direction: str, n: int, batch_size: int, checkpoint: str, device: str
 ) -> tuple[ImageSource, ImageSource]:
     """(the test set translated in ``direction``, the real test set of the target domain)."""
-    if direction not in DIRECTIONS:
-        raise GenlabError(f"unknown direction {direction!r}; choose one of {list(DIRECTIONS)}")
+    check_direction(direction)
     trained = load_model(run_dir, checkpoint, device)
     run, cfg, model = trained.run, trained.cfg, trained.model
     test_a, test_b = test_domains(cfg)
@@ -294,11 +292,19 @@ def evaluate(
     return result
 
 
+COLLAPSE_WARNING = "the samples look collapsed"
+
+
 def flag_collapse(result: Evaluation, check: Collapse) -> None:
     """Add the collapse statistics (pool features against the real images') and a warning when collapsed."""
     result.metrics.update(check.to_dict())
     if check.collapsed:
-        result.warnings.append(f"{result.source}: the samples look collapsed: {check.describe()}")
+        result.warnings.append(f"{result.source}: {COLLAPSE_WARNING}: {check.describe()}")
+
+
+def collapse_warnings(warnings: list[str]) -> list[str]:
+    """The collapse warnings among a result's warnings (the ones a report repeats beside its scores)."""
+    return [w for w in warnings if COLLAPSE_WARNING in w]
 
 
 def _is_cyclegan_run(source: str | Path) -> bool:

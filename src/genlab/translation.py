@@ -16,7 +16,7 @@ from genlab.data.images import ImageFolder
 from genlab.data.transforms import to_uint8
 from genlab.data.unpaired import test_transform
 from genlab.errors import GenlabError
-from genlab.families.cyclegan import DIRECTIONS, CycleGAN
+from genlab.families.cyclegan import CycleGAN, check_direction
 from genlab.runs import load_model
 
 
@@ -25,8 +25,7 @@ def translate_folder(
     checkpoint: str = "latest", device: str = "cpu", full_resolution: bool = False,
 ) -> int:
     """Translate every image under ``input_dir`` into ``output_dir``; returns the count."""
-    if direction not in DIRECTIONS:
-        raise GenlabError(f"unknown direction {direction!r}; choose one of {list(DIRECTIONS)}")
+    check_direction(direction)
     trained = load_model(run_dir, checkpoint, device)
     cfg, model = trained.cfg, trained.model
     if not isinstance(model, CycleGAN):

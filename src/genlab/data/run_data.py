@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from torch.utils.data import Subset
 
 from genlab.config import CycleGANConfig, DCGANConfig, VAEConfig
@@ -21,23 +19,31 @@ def image_data(cfg: DCGANConfig | VAEConfig) -> tuple[InMemoryImages, InMemoryIm
     return split_holdout(images, holdout, seed=cfg.run.seed) if holdout else (images, None)
 
 
-def unpaired_data(cfg: CycleGANConfig) -> tuple[UnpairedImages, Domains]:
-    """(unpaired training pairs, the four domains with the test sets preprocessed for testing)."""
+def _domains(cfg: CycleGANConfig, *, decode: bool) -> Domains:
     domains = open_domains(
         cfg.input.data, domain_a=cfg.domain_a, domain_b=cfg.domain_b, test_fraction=cfg.test_fraction, seed=cfg.run.seed,
-        data_root=cfg.input.data_root,
+        data_root=cfg.input.data_root, decode=decode,
     )
     check_sizes(domains, preprocess=cfg.preprocess, crop_size=cfg.image_size)
+    return domains
+
+
+def _test_sets(cfg: CycleGANConfig, domains: Domains) -> tuple[DomainImages, DomainImages]:
+    test = dict(preprocess=cfg.preprocess, crop_size=cfg.image_size)
+    return DomainImages(domains.test_a, **test), DomainImages(domains.test_b, **test)
+
+
+def unpaired_data(cfg: CycleGANConfig) -> tuple[UnpairedImages, Domains]:
+    """(unpaired training pairs, the four domains with the test sets preprocessed for testing)."""
+    domains = _domains(cfg, decode=True)
     first = lambda images: Subset(images, range(min(cfg.input.limit, len(images)))) if cfg.input.limit else images  # noqa: E731
     train = UnpairedImages(
         first(domains.train_a), first(domains.train_b), seed=cfg.run.seed, preprocess=cfg.preprocess,
         load_size=cfg.load_size, crop_size=cfg.image_size, flip=cfg.flip,
     )
-    test = dict(preprocess=cfg.preprocess, crop_size=cfg.image_size)
-    return train, Domains(domains.train_a, domains.train_b, DomainImages(domains.test_a, **test), DomainImages(domains.test_b, **test))
+    return train, Domains(domains.train_a, domains.train_b, *_test_sets(cfg, domains))
 
 
-def test_domains(cfg: CycleGANConfig) -> tuple[Any, Any]:
-    """A CycleGAN run's (test A, test B), preprocessed for testing."""
-    _, domains = unpaired_data(cfg)
-    return domains.test_a, domains.test_b
+def test_domains(cfg: CycleGANConfig) -> tuple[DomainImages, DomainImages]:
+    """A CycleGAN run's (test A, test B), preprocessed for testing; the training images are not read whole."""
+    return _test_sets(cfg, _domains(cfg, decode=False))

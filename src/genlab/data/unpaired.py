@@ -133,22 +133,26 @@ def _holdout(folder: ImageFolder, fraction: float, seed: int) -> tuple[Dataset, 
     return torch.utils.data.Subset(folder, order[n_test:]), torch.utils.data.Subset(folder, order[:n_test])
 
 
-def _folder(path: Path, role: str) -> ImageFolder:
+def _folder(path: Path, role: str, decode: bool) -> ImageFolder:
     if not path.is_dir():
         raise GenlabError(f"{role} folder {path} does not exist; {_LAYOUT_HINT}")
-    return ImageFolder(path, decode=True)  # read lazily during training: a broken file must not surface mid-epoch
+    return ImageFolder(path, decode=decode)
 
 
 _LAYOUT_HINT = "a CycleGAN dataset holds trainA/ trainB/ (testA/ testB/), or give two folders with --domain-a DIR --domain-b DIR"
 
 
 def open_domains(
-    data: str, *, domain_a: str = "", domain_b: str = "", test_fraction: float = 0.05, seed: int = 0, data_root: str = ""
+    data: str, *, domain_a: str = "", domain_b: str = "", test_fraction: float = 0.05, seed: int = 0, data_root: str = "",
+    decode: bool = True,
 ) -> Domains:
+    """The four domains. With ``decode`` (for training, which reads images lazily) every image is read whole once
+    first, so that a broken file is skipped up front instead of stopping an epoch halfway; without it only headers
+    are checked (for scoring and translating, where a broken file is a one-line error)."""
     if domain_a or domain_b:
         if not (domain_a and domain_b):
             raise GenlabError("give both --domain-a DIR and --domain-b DIR")
-        a, b = _folder(Path(domain_a).expanduser(), "domain A"), _folder(Path(domain_b).expanduser(), "domain B")
+        a, b = _folder(Path(domain_a).expanduser(), "domain A", decode), _folder(Path(domain_b).expanduser(), "domain B", decode)
         (train_a, test_a), (train_b, test_b) = _holdout(a, test_fraction, seed), _holdout(b, test_fraction, seed + 1)
         return Domains(train_a, train_b, test_a, test_b)
     if data == "builtin":
@@ -160,9 +164,9 @@ def open_domains(
         raise GenlabError(f"dataset folder {root} does not exist; download one with 'genlab download NAME' or {_LAYOUT_HINT}")
     if not (root / "trainA").is_dir() or not (root / "trainB").is_dir():
         raise GenlabError(f"{root} has no trainA/ and trainB/ folders; {_LAYOUT_HINT}")
-    train_a, train_b = _folder(root / "trainA", "trainA"), _folder(root / "trainB", "trainB")
+    train_a, train_b = _folder(root / "trainA", "trainA", decode), _folder(root / "trainB", "trainB", decode)
     if (root / "testA").is_dir() and (root / "testB").is_dir():
-        return Domains(train_a, train_b, _folder(root / "testA", "testA"), _folder(root / "testB", "testB"))
+        return Domains(train_a, train_b, _folder(root / "testA", "testA", decode), _folder(root / "testB", "testB", decode))
     (train_a, test_a), (train_b, test_b) = _holdout(train_a, test_fraction, seed), _holdout(train_b, test_fraction, seed + 1)
     return Domains(train_a, train_b, test_a, test_b)
 

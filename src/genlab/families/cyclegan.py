@@ -9,9 +9,15 @@ from genlab.config import CycleGANConfig
 from genlab.data.transforms import to_model_range
 from genlab.models.cyclegan import PatchDiscriminator, ResnetGenerator
 from genlab.models.init import initialize_, seeded
+from genlab.registry import unknown_choice
 from genlab.reporting.architecture import architecture_rows, format_table
 
 DIRECTIONS = ("a2b", "b2a")
+
+
+def check_direction(direction: str) -> None:
+    if direction not in DIRECTIONS:
+        raise unknown_choice("direction", direction, DIRECTIONS)
 
 
 def build_generator(cfg: CycleGANConfig) -> ResnetGenerator:

@@ -15,7 +15,7 @@ from typing import Any
 from genlab.config import Config, CycleGANConfig, DCGANConfig, VAEConfig
 from genlab.errors import GenlabError
 from genlab.metrics.diversity import collapse_check
-from genlab.scoring import PROTOCOLS, Evaluation, Protocol, evaluate, flag_collapse
+from genlab.scoring import PROTOCOLS, Evaluation, Protocol, collapse_warnings, evaluate, flag_collapse
 from genlab.metrics.feature_extractors import make_extractor
 from genlab.run_dir import RunDir
 
@@ -67,7 +67,7 @@ def write_report(
         + "]"
         for label, source, e in rows
     ]
-    lines += [f"warning: {w}" for _, _, e in rows for w in e.warnings if "collapsed" in w]
+    lines += [f"warning: {w}" for _, _, e in rows for w in collapse_warnings(e.warnings)]
     lines += [
         "",
         f"protocol: network {stamp['network']} (weights sha256 {stamp['weights_sha256'][:16]}...), "

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,7 +71,7 @@ def start_summary(cfg: Config, dataset: Any, run: RunDir) -> str:
     """One line: what trains, on what, where (the full config is in config.json, the networks in architecture.md)."""
     what = {"dcgan": "DCGAN", "vae": "VAE", "cyclegan": "CycleGAN"}[family_of(cfg)]
     detail = f"{cfg.loss} loss, " if isinstance(cfg, DCGANConfig) else ""
-    on = [name for name in ("amp", "channels_last", "fused_optimizer", "data_on_device", "async_writes", "compile") if getattr(cfg.speed, name)]
+    on = [name for name, value in dataclasses.asdict(cfg.speed).items() if value]
     return (
         f"genlab: training {what} ({detail}preset {cfg.run.preset}) on {cfg.input.data} ({len(dataset):,} training images"
         f"{' or pairs' if family_of(cfg) == 'cyclegan' else ''}, {cfg.image_size}x{cfg.image_size}) for {cfg.run.epochs} epochs "
