@@ -26,6 +26,9 @@ def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
         "GAN (DCGAN)", "LSGAN (DCGAN)", "WGAN (DCGAN)", "WGAN-GP (DCGAN)", "CycleGAN", "VAE", "real images (builtin-test)",
     ]
     assert "Scores (inception_score.txt)" in html and (tmp_path / "demo" / "inception_score.json").is_file()
+    # every run's own line: what was trained and its scores beside the real digits'
+    assert html.count("<p class='scores'>Inception Score ") == 6 and html.count("; real held-out digits 8.48") == 6
+    assert "trained: 23 steps of batch 64 (1 epochs), 16x16, preset assignment, gan loss, " in html
 
 
 def test_demo_replaces_only_its_own_earlier_output(tmp_path):

@@ -153,7 +153,7 @@ def _scores(report_json: Path) -> tuple[dict[str, dict], dict | None]:
     """(run folder -> its report row, the real-data row)."""
     rows = json.loads(report_json.read_text())
     real = next((row for row in rows if row["model"].startswith("real images")), None)
-    return {row["source"]: row for row in rows}, real
+    return {row["run"]: row for row in rows}, real
 
 
 def _score_line(row: dict | None, real: dict | None) -> str:

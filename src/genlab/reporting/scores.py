@@ -81,7 +81,8 @@ def write_report(
     out.write_text("\n".join(lines) + "\n")
     twin = out.with_suffix(".json")
     twin.write_text(
-        json.dumps([{"model": label, "source": source, **e.to_dict()} for label, source, e in rows], indent=2) + "\n"
+        # "run": the run folder (or real-data source) of the line; "source": what was scored, as the evaluation says
+        json.dumps([{"model": label, "run": source, **e.to_dict()} for label, source, e in rows], indent=2) + "\n"
     )
     return out, twin
 
