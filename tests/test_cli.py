@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 
 from genlab.cli import main
+from genlab.config import RESUMABLE, flatten, load_config
 
 
 def run_cli(capsys, *argv):
@@ -190,7 +191,28 @@ def test_usage_errors_answer_before_torch_is_imported(argv):
     assert done.stderr.startswith("genlab: error: ") and len(done.stderr.strip().splitlines()) == 1
 
 
-def test_resume_with_other_settings_is_refused_not_ignored(capsys, tmp_path):
-    assert main(["train", "--resume", str(tmp_path / "run"), "dcgan", "--loss", "lsgan", "--batch-size", "16"]) == 2
-    err = capsys.readouterr().err
-    assert "--resume continues" in err and "only --epochs, --device and --lr may change" in err
+def test_resume_refuses_what_defines_the_run_and_takes_what_may_change(capsys, tmp_path):
+    run = tmp_path / "run"
+    tiny = ["--preset", "smoke", "--limit", "32", "--width", "8", "--z-dim", "8", "--batch-size", "16", "--grid-size", "4", "--device", "cpu"]
+    assert main(["train", "dcgan", "--out", str(run), "--epochs", "1", *tiny]) == 0
+    before = (run / "config.json").read_text()
+    capsys.readouterr()
+
+    assert main(["train", "--resume", str(run), "dcgan", "--loss", "lsgan", "--batch-size", "32", "--epochs", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "genlab: error: --resume cannot change what defines a run: loss (run: 'gan', given: 'lsgan'), batch_size "
+        f"(run: 16, given: 32); only {', '.join(sorted(RESUMABLE & set(flatten(load_config(run / 'config.json')))))} may "
+        "change. To train with other settings, start a new run with --out NEW_DIR"
+    )
+    assert (run / "config.json").read_text() == before  # nothing written
+    assert main(["train", "--resume", str(run), "vae", "--epochs", "2"]) == 2
+    assert capsys.readouterr().err.strip() == f"genlab: error: {run} is a dcgan run, not vae; resume it with: genlab train --resume {run}"
+
+    # the run's own values of defining settings are accepted; the changeable ones take effect and are recorded
+    assert main(["train", "--resume", str(run), "dcgan", "--loss", "gan", "--batch-size", "16", "--epochs", "2", "--lr", "1e-4", "--sample-every", "2"]) == 0
+    cfg = load_config(run / "config.json")
+    assert (cfg.run.epochs, cfg.lr, cfg.run.sample_every, cfg.loss, cfg.batch_size) == (2, 1e-4, 2, "gan", 16)
+    state = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
+    assert state["epoch"] == 2
+    assert {group["lr"] for group in state["trainer"]["optimizers"]["generator"]["param_groups"]} == {1e-4}

@@ -93,7 +93,7 @@ def test_folder_errors_name_the_folder(tmp_path):
 
 
 def test_unknown_named_dataset():
-    with pytest.raises(GenlabError, match=r"unknown dataset 'mnist'; choose one of \['builtin', 'cifar10'\]"):
+    with pytest.raises(GenlabError, match=r"unknown dataset 'mnist'; choose one of \['animefaces', 'builtin', 'cifar10', 'seasons-summer', 'seasons-winter', 'toonfaces'\]"):
         load_images("mnist", image_size=32, data_root="/tmp")
 
 

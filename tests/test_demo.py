@@ -18,16 +18,21 @@ def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
         assert (run / "plots" / "losses.png").is_file()
         assert f'src="dcgan-{loss}/images/fake_image-001.png"' in html
     assert "dcgan-wgan-gp/plots/losses.png" in (tmp_path / "demo" / "index.md").read_text()
-    assert 'src="vae/images/recon-001.png"' in html and 'src="vae/plots/elbo.png"' in html
-    assert (tmp_path / "demo" / "vae" / "images" / "prior-001.png").is_file()
-    assert 'src="cyclegan/images/fakeB2A-001.png"' in html
+    assert 'src="vae-toonfaces/images/recon-001.png"' in html and 'src="vae-toonfaces/plots/elbo.png"' in html
+    assert (tmp_path / "demo" / "vae-toonfaces" / "images" / "prior-001.png").is_file()
+    for task in ("seasons", "toonfaces2anime"):  # both directions of both translation tasks
+        assert f'src="cyclegan-{task}/images/fakeB2A-001.png"' in html and f'src="cyclegan-{task}/images/fakeA2B-001.png"' in html
     report = (tmp_path / "demo" / "inception_score.txt").read_text().splitlines()
-    assert [line.split(":")[0] for line in report[:7]] == [
-        "GAN (DCGAN)", "LSGAN (DCGAN)", "WGAN (DCGAN)", "WGAN-GP (DCGAN)", "CycleGAN", "VAE", "real images (builtin-test)",
+    assert [line.split(":")[0] for line in report if " Inception Score " in line] == [
+        "GAN (DCGAN)", "LSGAN (DCGAN)", "WGAN (DCGAN)", "WGAN-GP (DCGAN)", "real images (builtin-test)",
+        "CycleGAN", "real images (seasons-summer-test)",
+        "CycleGAN", "VAE", "real images (toonfaces-test)",
     ]
     assert "Scores (inception_score.txt)" in html and (tmp_path / "demo" / "inception_score.json").is_file()
-    # every run's own line: what was trained and its scores beside the real digits'
-    assert html.count("<p class='scores'>Inception Score ") == 6 and html.count("; real held-out digits 8.48") == 6
+    # every run's own line: what was trained and its scores beside its own real images'
+    assert html.count("<p class='scores'>Inception Score ") == 7
+    assert html.count("; real images (builtin-test) ") == 4 and html.count("; real images (seasons-summer-test) ") == 1
+    assert html.count("; real images (toonfaces-test) ") == 2
     assert "trained: 23 steps of batch 64 (1 epochs), 16x16, preset assignment, gan loss, " in html
 
 

@@ -82,9 +82,9 @@ def test_clear_errors():
         evaluate("builtin", Protocol(network="builtin", n=5))
     with pytest.raises(GenlabError, match="unknown image source 'mnist'"):
         evaluate("mnist", Protocol(network="builtin"))
-    for field in ("splits", "n", "kid_subset_size"):  # not NaN with exit status 0
-        with pytest.raises(GenlabError, match=f"--{field.replace('_', '-')} must be at least 1 \\(got 0\\)"):
-            Protocol(network="builtin", **{field: 0})
+    for field, least in (("splits", 1), ("n", 1), ("kid_subset_size", 2)):  # not NaN with exit status 0
+        with pytest.raises(GenlabError, match=f"--{field.replace('_', '-')} must be at least {least} \\(got {least - 1}\\)"):
+            Protocol(network="builtin", **{field: least - 1})
     with pytest.raises(GenlabError, match=r"unknown network 'inception' \(did you mean 'tf-inception'\?\); choose one of"):
         protocol("paper", network="inception")
     assert protocol("assignment", n=10, splits=None) == Protocol(network="torchvision", n=10, splits=1)

@@ -14,8 +14,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import textwrap
+import traceback
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Any
 
 from genlab import __version__
 from genlab.config import FAMILIES, HELP, PRESET_HELP, choices, flat_fields, flatten, is_auto_switch
-from genlab.errors import GenlabError
+from genlab.errors import GenlabError, os_error_message
 
 def _add_config_flags(parser: argparse.ArgumentParser, config_cls: type) -> None:
     """One flag per setting (flat names, as in config.json), with its help, default and choices; only flags
@@ -156,10 +158,7 @@ def _train(args: argparse.Namespace) -> None:
     from genlab.config import build_config, replace, resolve, resolve_device
 
     if args.resume and args.family:
-        raise GenlabError(
-            f"--resume continues {args.resume} with its own settings (only --epochs, --device and --lr may change); "
-            f"to train with other settings, start a new run: genlab train {args.family} --out NEW_DIR ..."
-        )
+        _check_resume_family(args)
     if args.family and not args.resume and not args.out:
         raise GenlabError(f"give the new run's folder: genlab train {args.family} --out RUN_DIR ...")
     if args.family and not args.resume:  # every setting checked before torch is imported: usage errors answer at once
@@ -168,9 +167,13 @@ def _train(args: argparse.Namespace) -> None:
     from genlab.training.runtime import init_from_environment, shutdown
 
     if args.resume:
-        _, device = init_from_environment(resolve_device(args.resume_device or "auto"))
-        extra = {"epochs": args.resume_epochs, "device": device if args.resume_device or device.startswith("cuda:") else None, "lr": args.resume_lr}
-        resume(args.resume, {k: v for k, v in extra.items() if v is not None})
+        given = _overrides(args, FAMILIES[args.family][0]) if args.family else {}
+        given.update({k: v for k, v in {"epochs": args.resume_epochs, "lr": args.resume_lr}.items() if v is not None})
+        asked_device = args.resume_device or given.get("device")
+        _, device = init_from_environment(resolve_device(asked_device or "auto"))
+        if asked_device or device.startswith("cuda:"):
+            given["device"] = device
+        resume(args.resume, given)
     elif args.family:
         cfg = resolve(cfg)
         _, device = init_from_environment(cfg.run.device)
@@ -179,6 +182,17 @@ def _train(args: argparse.Namespace) -> None:
     else:
         raise GenlabError(f"name a model family to train ({', '.join(FAMILIES)}) or give --resume RUN_DIR")
     shutdown()
+
+
+def _check_resume_family(args: argparse.Namespace) -> None:
+    """``train --resume RUN FAMILY [settings]``: the family (and --out, if given) must be the run's own."""
+    config_path = Path(args.resume).expanduser() / "config.json"
+    if config_path.is_file():
+        family = json.loads(config_path.read_text()).get("family")
+        if family and family != args.family:
+            raise GenlabError(f"{args.resume} is a {family} run, not {args.family}; resume it with: genlab train --resume {args.resume}")
+    if args.out and Path(args.out).expanduser().resolve() != Path(args.resume).expanduser().resolve():
+        raise GenlabError(f"--resume continues {args.resume} in its own folder; leave out --out {args.out}")
 
 
 def _sample(args: argparse.Namespace) -> None:
@@ -199,6 +213,8 @@ def _reconstruct(args: argparse.Namespace) -> None:
 
 def _evaluate(args: argparse.Namespace) -> None:
     source = Path(args.source).expanduser()
+    if source.is_symlink() and not source.exists():
+        raise GenlabError(f"{args.source} is a symbolic link that leads nowhere (a loop or a missing target); give the real folder")
     if "/" in args.source and not source.exists():  # said before torch is imported
         raise GenlabError(f"{args.source} does not exist; give a run folder, an image folder or a dataset name")
     from genlab.config import resolve_device
@@ -308,4 +324,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("genlab: interrupted; checkpoints written so far are intact", file=sys.stderr)
         return 130
+    except OSError as e:
+        message = os_error_message(e)
+        if message is None:
+            return _internal_error()
+        print(f"genlab: error: {message}", file=sys.stderr)
+        return 2
+    except Exception:  # noqa: BLE001 - anything else is a bug: its traceback, and where to send it
+        return _internal_error()
     return 0
+
+
+def _internal_error() -> int:
+    traceback.print_exc()
+    print(
+        f"genlab: internal error (genlab {__version__}); this is a bug: please report it with the traceback above "
+        "and the command you ran",
+        file=sys.stderr,
+    )
+    return 1

@@ -545,6 +545,32 @@ def build_config(
     return resolve(cfg)
 
 
+# What --resume may change: how long, how fast and where a run trains, and how it is watched. Every other
+# setting defines the run (model, loss, data, batches, seed) and is refused on --resume when it differs.
+RESUMABLE = frozenset(
+    {"epochs", "device", "lr", "decay_epochs", "checkpoint_every", "sample_every", "grid_size", "smooth_window",
+     "workers", "data_root"}
+    | {f.name for f in fields(SpeedOptions)}
+    | {f.name for f in fields(ScoreOptions)}
+)
+
+
+def resume_changes(cfg: Config, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The overrides a resumed run takes; an error that lists every run-defining setting given a different value."""
+    config_cls = type(cfg)
+    _check_keys(config_cls, overrides, "the changes")
+    given = _coerce(config_cls, overrides)
+    current = flatten(cfg)
+    differing = [name for name, value in given.items() if name not in RESUMABLE and value != current[name]]
+    if differing:
+        listed = ", ".join(f"{name} (run: {current[name]!r}, given: {given[name]!r})" for name in differing)
+        raise GenlabError(
+            f"--resume cannot change what defines a run: {listed}; only {', '.join(sorted(RESUMABLE & set(current)))} "
+            "may change. To train with other settings, start a new run with --out NEW_DIR"
+        )
+    return {name: value for name, value in given.items() if name in RESUMABLE}
+
+
 def resolve(cfg: Config) -> Config:
     """Device, data root and speed switches resolved ("auto" -> what this machine has), then validated."""
     device = resolve_device(cfg.run.device)

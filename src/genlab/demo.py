@@ -1,11 +1,13 @@
 """``genlab demo``: every family trained briefly on the built-in data, on one page.
 
-It runs the real training code (four DCGAN losses, a CycleGAN, a VAE, with settings
-measured by benchmarks/bench_quality.py to learn within a few CPU minutes), scores
-every run with the built-in network, and writes ``OUT/index.html`` and
-``OUT/index.md``: per run what was trained (steps, size, preset, wall time), its
-scores beside the real digits', the first and last sample grids side by side and
-the learning curves. Re-running it replaces its own earlier output.
+It runs the real training code on the seed tasks in miniature (four DCGAN losses on
+the digits; CycleGAN summer <-> winter on ``seasons`` and cartoon <-> anime on
+``toonfaces2anime``; the VAE on ``toonfaces``; settings measured by
+benchmarks/bench_quality.py to learn within a few CPU minutes), scores every run
+with the built-in network beside its own real images, and writes ``OUT/index.html``
+and ``OUT/index.md``: per run what was trained (steps, size, preset, wall time),
+its scores, the first and last pictures side by side and the learning curves.
+Re-running it replaces its own earlier output.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class DemoEntry:
     run: RunDir
     pictures: tuple[tuple[str, Path], ...]  # (caption, image path)
     seconds: float  # wall time of the training
+    real: str  # the real images its scores are compared with (a scoring dataset name)
 
     def trained(self) -> str:
         """What was trained, in one line: steps, image size, preset, wall time."""
@@ -85,12 +88,12 @@ def _prepare(out: Path) -> None:
 Pictures = Callable[[RunDir], tuple[tuple[str, Path], ...]]  # a trained run -> (caption, image) pairs
 
 
-def _trained(title: str, cfg: Config, folder: Path, what: str, pictures: Pictures) -> DemoEntry:
+def _trained(title: str, cfg: Config, folder: Path, what: str, pictures: Pictures, *, real: str = "builtin-test") -> DemoEntry:
     """Train ``cfg`` into ``folder`` (saying ``what`` first), timed, and the entry that shows it."""
     print(f"genlab demo: {what}", flush=True)
     started = time.perf_counter()
     run = train(cfg, folder, quiet=True)
-    return DemoEntry(title, run, pictures(run), time.perf_counter() - started)
+    return DemoEntry(title, run, pictures(run), time.perf_counter() - started, real)
 
 
 def _dcgan_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry]:
@@ -109,8 +112,8 @@ def _dcgan_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry
     return entries
 
 
-# A small VAE at 32x32 on all 1,500 built-in digits (75 held out).
-DEMO_VAE = dict(data="builtin", limit=0, batch_size=64, checkpoint_every=1000, smooth_window=20, grid_size=32)
+# The VAE of the faces assignment in miniature: a small VAE at 32x32 on drawn cartoon faces (5% held out).
+DEMO_VAE = dict(data="toonfaces", limit=2000, batch_size=64, checkpoint_every=1000, smooth_window=20, grid_size=32)
 DEMO_VAE_EPOCHS = 10
 
 
@@ -118,42 +121,56 @@ def _vae_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry]:
     epochs = epochs or DEMO_VAE_EPOCHS
     cfg = build_config("vae", preset="smoke", overrides={**DEMO_VAE, "epochs": epochs, "device": device})
     return [_trained(
-        "Convolutional VAE", cfg, out / "vae", f"VAE, {epochs} epochs on the built-in digits",
+        "Convolutional VAE on cartoon faces", cfg, out / "vae-toonfaces", f"VAE, {epochs} epochs on drawn cartoon faces (toonfaces)",
         lambda run: (
-            ("reconstructions (ground truth left, reconstruction right)", run.images / f"recon-{epochs:03d}.png"),
+            ("reconstructions of held-out faces (ground truth left, reconstruction right)", run.images / f"recon-{epochs:03d}.png"),
             ("samples from the prior p(z) after epoch 1", run.images / "prior-001.png"),
             (f"samples from the prior p(z) after epoch {epochs}", run.images / f"prior-{epochs:03d}.png"),
             ("negative ELBO, train and held-out", run.plots / "elbo.png"),
         ),
+        real="toonfaces-test",
     )]
 
 
-# A small CycleGAN at 32x32 between the two built-in renderings (white on black <-> blue on cream).
-DEMO_CYCLEGAN = dict(data="builtin", limit=400, checkpoint_every=1000, smooth_window=20, grid_size=8)
+# The two CycleGAN tasks in miniature, at 32x32 on drawn images: summer <-> winter landscapes (seasons) and
+# cartoon <-> anime faces (toonfaces2anime). The scores translate each test set of B into A (winter -> summer,
+# anime -> cartoon), compared with the real test images of A.
+DEMO_CYCLEGAN = dict(limit=300, checkpoint_every=1000, smooth_window=20, grid_size=8)
 DEMO_CYCLEGAN_EPOCHS = 3
+DEMO_CYCLEGAN_TASKS = (
+    ("seasons", "summer <-> winter landscapes", "summer", "winter", "seasons-summer-test"),
+    ("toonfaces2anime", "cartoon <-> anime faces", "cartoon", "anime", "toonfaces-test"),
+)
 
 
 def _cyclegan_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry]:
     epochs = epochs or DEMO_CYCLEGAN_EPOCHS
     overrides = {**DEMO_CYCLEGAN, "epochs": epochs, "decay_epochs": max(1, epochs // 2), "device": device}
-    cfg = build_config("cyclegan", preset="smoke", overrides=overrides)
-    return [_trained(
-        "CycleGAN (A: white on black, B: blue on cream)", cfg, out / "cyclegan",
-        f"CycleGAN, {epochs} epochs between two renderings of the built-in digits",
-        lambda run: (
-            ("A to B after epoch 1: real, translated, reconstructed", run.images / "fakeA2B-001.png"),
-            (f"A to B after epoch {epochs}", run.images / f"fakeA2B-{epochs:03d}.png"),
-            (f"B to A after epoch {epochs}: real, translated, reconstructed", run.images / f"fakeB2A-{epochs:03d}.png"),
-            ("learning curves", run.plots / "losses.png"),
-        ),
-    )]
+    entries = []
+    for data, task, a, b, real in DEMO_CYCLEGAN_TASKS:
+        cfg = build_config("cyclegan", preset="smoke", overrides={**overrides, "data": data})
+        entries.append(_trained(
+            f"CycleGAN, {task} (A: {a}, B: {b})", cfg, out / f"cyclegan-{data}", f"CycleGAN, {epochs} epochs, {task} ({data})",
+            lambda run: (
+                (f"{a} to {b} after epoch 1: real, translated, reconstructed", run.images / "fakeA2B-001.png"),
+                (f"{a} to {b} after epoch {epochs}", run.images / f"fakeA2B-{epochs:03d}.png"),
+                (f"{b} to {a} after epoch {epochs}: real, translated, reconstructed", run.images / f"fakeB2A-{epochs:03d}.png"),
+                ("learning curves", run.plots / "losses.png"),
+            ),
+            real=real,
+        ))
+    return entries
 
 
-def _scores(report_json: Path) -> tuple[dict[str, dict], dict | None]:
-    """(run folder -> its report row, the real-data row)."""
-    rows = json.loads(report_json.read_text())
-    real = next((row for row in rows if row["model"].startswith("real images")), None)
-    return {row["run"]: row for row in rows}, real
+def _scores(report_json: Path) -> dict[str, tuple[dict, dict | None]]:
+    """run folder -> (its report row, the row of the real images it is compared with)."""
+    by_run, real = {}, None
+    for row in reversed(json.loads(report_json.read_text())):  # each group's real row follows its runs
+        if row["model"].startswith("real images"):
+            real = row
+        else:
+            by_run[row["run"]] = (row, real)
+    return by_run
 
 
 def _score_line(row: dict | None, real: dict | None) -> str:
@@ -162,21 +179,27 @@ def _score_line(row: dict | None, real: dict | None) -> str:
     m = row["metrics"]
     text = f"Inception Score {m['is_mean']:.2f} ± {m['is_std']:.2f} (built-in network)"
     if real is not None:
-        text += f"; real held-out digits {real['metrics']['is_mean']:.2f}"
+        text += f"; real images ({real['run']}) {real['metrics']['is_mean']:.2f}"
     if "diversity" in m:
         text += f"; sample diversity {m['diversity']:.2f} of real (collapse below 0.5)"
     return text + "".join(f". Warning: {w}" for w in collapse_warnings(row["warnings"]))
 
 
+INTRO = (
+    "Every run below trained on built-in data (see the README for where it comes from): the DCGANs on real handwritten "
+    "digits, the CycleGANs on drawn summer/winter landscapes and on drawn cartoon/anime faces, the VAE on drawn cartoon faces."
+)
+
+
 def write_index(out: Path, entries: list[DemoEntry], scores: str = "", report_json: Path | None = None) -> Path:
     rel = lambda p: p.relative_to(out).as_posix()  # noqa: E731
-    by_run, real = _scores(report_json) if report_json is not None and report_json.is_file() else ({}, None)
-    md = ["# genlab demo", "", "Every run below trained on the built-in digits (see the README for their provenance).", ""]
+    by_run = _scores(report_json) if report_json is not None and report_json.is_file() else {}
+    md = ["# genlab demo", "", INTRO, ""]
     if scores:
         md += ["## Scores (`inception_score.txt`)", "", "```", scores.rstrip(), "```", ""]
     rows = []
     for entry in entries:
-        trained, scored = entry.trained(), _score_line(by_run.get(str(entry.run.root)), real)
+        trained, scored = entry.trained(), _score_line(*by_run.get(str(entry.run.root), (None, None)))
         md += [f"## {entry.title}", "", f"Run folder: `{rel(entry.run.root)}`. Trained: {trained}.", ""]
         md += [f"Scores: {scored}", ""] if scored else []
         md += [f"![{caption}]({rel(path)})" for caption, path in entry.pictures] + [""]
@@ -199,7 +222,7 @@ def write_index(out: Path, entries: list[DemoEntry], scores: str = "", report_js
         "figure{margin:0}img{height:260px;image-rendering:pixelated}figcaption{font-size:.9em;color:#555;max-width:300px}"
         ".scores{font-weight:bold}"
         "</style></head><body><h1>genlab demo</h1>"
-        "<p>Every run below trained on the built-in digits (see the README for their provenance).</p>"
+        f"<p>{html.escape(INTRO)}</p>"
         + (f"<h2>Scores (inception_score.txt)</h2><pre>{html.escape(scores)}</pre>" if scores else "")
         + "".join(rows)
         + "</body></html>\n"
@@ -208,14 +231,20 @@ def write_index(out: Path, entries: list[DemoEntry], scores: str = "", report_js
 
 
 def run_demo(out: str | Path = "genlab-demo", *, epochs: int | None = None, device: str = "cpu") -> Path:
+    if epochs is not None and epochs < 1:
+        raise GenlabError(f"epochs must be at least 1 (got {epochs}); leave out --epochs for the demo's own")
     out = Path(out)
     _prepare(out)
     entries = _dcgan_entries(out, epochs, device)
     entries += _cyclegan_entries(out, epochs, device)
     entries += _vae_entries(out, epochs, device)
     print("genlab demo: scoring every run with the built-in network", flush=True)
-    report, twin = write_report(
-        [entry.run.root for entry in entries], out / "inception_score.txt", Protocol(network="builtin", n=1000, splits=10),
-        real="builtin-test", device=device,
-    )
-    return write_index(out, entries, report.read_text(), twin)
+    texts, rows = [], []
+    for real in dict.fromkeys(entry.real for entry in entries):  # one report per group of runs and their real images
+        group = [entry.run.root for entry in entries if entry.real == real]
+        text, twin = write_report(group, out / "scores" / f"{real}.txt", Protocol(network="builtin", n=1000, splits=10), real=real, device=device)
+        texts.append(text.read_text())
+        rows += json.loads(twin.read_text())
+    (out / "inception_score.txt").write_text("\n".join(texts))
+    (out / "inception_score.json").write_text(json.dumps(rows, indent=2) + "\n")
+    return write_index(out, entries, (out / "inception_score.txt").read_text(), out / "inception_score.json")

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from genlab.config import Config, CycleGANConfig, NetworkName, load_config, resolve_data_root
-from genlab.data.builtin import builtin_digits
+from genlab.data.builtin import DRAWN_SETS, builtin_digits, drawn_images
 from genlab.data.cifar10 import load_cifar10
 from genlab.data.images import ImageFolder, InMemoryImages
 from genlab.data.run_data import test_domains
@@ -63,9 +63,10 @@ class Protocol:
         if self.network not in get_args(NetworkName):
             raise unknown_choice("network", self.network, get_args(NetworkName))
         check_direction(self.direction)
-        for name in ("n", "splits", "reference_n", "kid_subsets", "kid_subset_size"):
-            if getattr(self, name) < 1:
-                raise GenlabError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(self, name)})")
+        # KID's unbiased MMD divides by m(m - 1), so a subset needs two images.
+        for name, least in (("n", 1), ("splits", 1), ("reference_n", 1), ("kid_subsets", 1), ("kid_subset_size", 2)):
+            if getattr(self, name) < least:
+                raise GenlabError(f"--{name.replace('_', '-')} must be at least {least} (got {getattr(self, name)})")
 
 
 # Named protocols: what papers report, and what the assignment's own test code does
@@ -89,11 +90,15 @@ def training_reference(cfg: Config) -> str:
     """The real images a run trained on, as a scoring source: a dataset name or its image folder."""
     return DATA_TO_REFERENCE.get(cfg.input.data, cfg.input.data)
 
+EVAL_DRAWN_SIZE = 64
 EVAL_DATASETS: dict[str, Callable[[str], InMemoryImages]] = {
     "builtin": lambda root: builtin_digits("train"),
     "builtin-test": lambda root: builtin_digits("test"),
     "cifar10-train": lambda root: load_cifar10(root, "train"),
     "cifar10-test": lambda root: load_cifar10(root, "test"),
+    # the drawn sets at 64 px: NAME (its training images) and NAME-test
+    **{f"{name}{suffix}": (lambda root, name=name, split=split: drawn_images(name, split, EVAL_DRAWN_SIZE, data_root=root))
+       for name in DRAWN_SETS for suffix, split in (("", "train"), ("-test", "test"))},
 }
 
 
@@ -171,7 +176,7 @@ def open_source(
     if not path.exists() and "/" in source:
         raise GenlabError(f"{source} does not exist; give a run folder, an image folder or one of {sorted(EVAL_DATASETS)}")
     if path.exists():
-        folder = ImageFolder(path)
+        folder = ImageFolder(path, decode=True)  # a truncated file is skipped and counted, not met halfway
         count = min(n, len(folder))
         key = f"{path.resolve()}:{len(folder)}:{count}"
         return ImageSource(str(path), count, _stacked(folder, count, batch_size, str(folder.folder)), cache_key=key)

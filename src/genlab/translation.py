@@ -30,7 +30,7 @@ def translate_folder(
     cfg, model = trained.cfg, trained.model
     if not isinstance(model, CycleGAN):
         raise GenlabError(f"{run_dir} is not a CycleGAN run; translation needs a model trained with 'genlab train cyclegan'")
-    folder = ImageFolder(input_dir)
+    folder = ImageFolder(input_dir, decode=True)  # a truncated file is skipped and counted, not met halfway
     output_dir = Path(output_dir)
     if output_dir.resolve() == folder.folder.resolve():
         raise GenlabError("--output must differ from --input (translated images would overwrite the originals)")

@@ -7,6 +7,7 @@ A download goes to ``NAME.part`` first; an interrupted one resumes from there
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tarfile
 import urllib.error
@@ -78,7 +79,7 @@ def download(
             total = start
         else:
             raise GenlabError(f"could not download {url} (HTTP {e.code}); {hint}") from None
-    except (urllib.error.URLError, OSError, TimeoutError) as e:
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as e:  # refused, reset, cut short
         reason = getattr(e, "reason", e)
         raise GenlabError(f"could not download {url} ({reason}); {hint}") from None
     if total is not None and part.stat().st_size != total:

@@ -25,11 +25,14 @@ class GenlabWarning(UserWarning):
 def list_images(folder: str | Path) -> list[Path]:
     """Image files under ``folder`` (recursively), sorted; a clear error if there are none."""
     folder = Path(folder).expanduser()
+    if folder.is_symlink() and not folder.exists():
+        raise GenlabError(f"image folder {folder} is a symbolic link that leads nowhere (a loop or a missing target); give the real folder")
     if not folder.exists():
         raise GenlabError(f"image folder {folder} does not exist; check the path")
     if not folder.is_dir():
         raise GenlabError(f"{folder} is not a folder; give a folder that holds image files")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    # a link with an image's name that leads nowhere (a loop, a missing target) is listed, and counted as unreadable
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and (p.is_file() or p.is_symlink()))
     if not files:
         raise GenlabError(
             f"image folder {folder} holds no images ({', '.join(IMAGE_EXTENSIONS)}); put image files in it"
@@ -107,18 +110,23 @@ class InMemoryImages(Dataset):
         return self.images[torch.as_tensor(indices)]
 
 
-def preload(dataset: ImageFolder, *, desc: str | None = None) -> InMemoryImages:
-    """Decode every image of a folder once (with a progress bar); files that fail to decode are skipped."""
+def load_folder(folder: str | Path, transform: Callable[[Image.Image], Image.Image] | None = None) -> InMemoryImages:
+    """Decode every image of a folder once (a progress bar) into memory; files that fail to read or decode (a bad
+    header, a truncated body, no permission) are skipped with one warning that counts them."""
+    folder = Path(folder).expanduser()
     images, failed = [], 0
-    for i in tqdm(range(len(dataset)), desc=desc or f"loading {dataset.folder.name}", unit="img", leave=False):
+    for path in tqdm(list_images(folder), desc=f"loading {folder.name}", unit="img", leave=False):
         try:
-            images.append(dataset[i])
-        except (OSError, ValueError, UnidentifiedImageError):
+            with Image.open(path) as image:
+                image = to_rgb(image)
+        except (UnidentifiedImageError, OSError, ValueError):
             failed += 1
-    warn_skipped(failed, dataset.folder, "image file(s) that failed to decode")
+            continue
+        images.append(pil_to_uint8_tensor(transform(image) if transform else image))
+    warn_skipped(failed, folder)
     if not images:
-        raise GenlabError(f"no image in {dataset.folder} could be decoded")
+        raise GenlabError(f"no readable images in {folder}; every image file there failed to open")
     sizes = {tuple(t.shape) for t in images}
     if len(sizes) > 1:
-        raise GenlabError(f"images in {dataset.folder} have different sizes {sorted(sizes)[:3]}; give a transform that resizes")
-    return InMemoryImages(torch.stack(images), name=str(dataset.folder))
+        raise GenlabError(f"images in {folder} have different sizes {sorted(sizes)[:3]}; give a transform that resizes")
+    return InMemoryImages(torch.stack(images), name=str(folder))

@@ -22,7 +22,7 @@ def image_data(cfg: DCGANConfig | VAEConfig) -> tuple[InMemoryImages, InMemoryIm
 def _domains(cfg: CycleGANConfig, *, decode: bool) -> Domains:
     domains = open_domains(
         cfg.input.data, domain_a=cfg.domain_a, domain_b=cfg.domain_b, test_fraction=cfg.test_fraction, seed=cfg.run.seed,
-        data_root=cfg.input.data_root, decode=decode,
+        data_root=cfg.input.data_root, decode=decode, size=cfg.image_size, limit=cfg.input.limit,
     )
     check_sizes(domains, preprocess=cfg.preprocess, crop_size=cfg.image_size)
     return domains

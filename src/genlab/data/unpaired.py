@@ -12,7 +12,9 @@ uses images as they are (they must all be ``image_size``).
 
 Layouts: ``ROOT/trainA trainB [testA testB]`` (the CycleGAN datasets), or any
 two folders with a seeded held-out fraction for testing; ``builtin`` gives two
-renderings of disjoint halves of the built-in digits.
+renderings of disjoint halves of the built-in digits; ``seasons`` (summer/winter
+landscapes) and ``toonfaces2anime`` (cartoon/anime faces) are drawn from code at
+the model's size, A and B from independent parameters.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from genlab.data.builtin import builtin_digits
+from genlab.data.builtin import DRAWN_PAIRS, builtin_digits, drawn_images
 from genlab.data.images import ImageFolder, InMemoryImages
 from genlab.data.cyclegan_datasets import CYCLEGAN_DATASETS, fetch_cyclegan_dataset
 from genlab.errors import GenlabError
@@ -144,9 +146,9 @@ _LAYOUT_HINT = "a CycleGAN dataset holds trainA/ trainB/ (testA/ testB/), or giv
 
 def open_domains(
     data: str, *, domain_a: str = "", domain_b: str = "", test_fraction: float = 0.05, seed: int = 0, data_root: str = "",
-    decode: bool = True,
+    decode: bool = True, size: int = 256, limit: int = 0,
 ) -> Domains:
-    """The four domains. With ``decode`` (for training, which reads images lazily) every image is read whole once
+    """The four domains (a drawn pair at ``size``, only its first ``limit`` training images). With ``decode`` (for training, which reads images lazily) every image is read whole once
     first, so that a broken file is skipped up front instead of stopping an epoch halfway; without it only headers
     are checked (for scoring and translating, where a broken file is a one-line error)."""
     if domain_a or domain_b:
@@ -157,6 +159,8 @@ def open_domains(
         return Domains(train_a, train_b, test_a, test_b)
     if data == "builtin":
         return builtin_domains()
+    if data in DRAWN_PAIRS:
+        return drawn_domains(data, size=size, data_root=data_root, limit=limit)
     root = Path(data).expanduser()
     if data in CYCLEGAN_DATASETS and not root.exists():
         root = fetch_cyclegan_dataset(data, data_root)
@@ -190,3 +194,13 @@ def check_sizes(domains: Domains, *, preprocess: str, crop_size: int) -> None:
                         )
         elif dataset[0].shape[-1] != crop_size:
             raise GenlabError(f"the {name} images are {dataset[0].shape[-1]} px, not --image-size {crop_size}; use --preprocess resize")
+
+
+def drawn_domains(name: str, *, size: int, data_root: str, limit: int = 0) -> Domains:
+    """A drawn pair (``seasons``, ``toonfaces2anime``): each domain's own training images (the first ``limit`` of them
+    when it is set: no more are drawn) and test images, drawn at ``size``."""
+    a, b, count = DRAWN_PAIRS[name]
+    count = min(count, limit) if limit else count
+    train = dict(split="train", size=size, data_root=data_root, count=count)
+    test = dict(split="test", size=size, data_root=data_root)
+    return Domains(drawn_images(a, **train), drawn_images(b, **train), drawn_images(a, **test), drawn_images(b, **test))

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from genlab.config import NetworkName
 from genlab.data.transforms import to_model_range, to_uint8
 from genlab.errors import GenlabError
-from genlab.metrics.builtin_classifier import DigitClassifier
+from genlab.metrics.builtin_classifier import CLASSES, BuiltinNet
 from genlab.metrics.weights import resolve_weights, weights_sha256
 from genlab.registry import choose
 
@@ -130,11 +130,11 @@ class TFInception(FeatureExtractor):
 
 
 class BuiltinClassifier(FeatureExtractor):
-    name, classes = "builtin", 10
+    name, classes = "builtin", len(CLASSES)
     resize = "bilinear 32x32, align_corners=False, input in [-1, 1]"
 
     def build(self, weights_path: Path) -> nn.Module:
-        model = DigitClassifier()
+        model = BuiltinNet()
         model.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
         return model
 

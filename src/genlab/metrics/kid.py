@@ -35,6 +35,8 @@ def kernel_inception_distance(
     n1, n2 = features_1.shape[0], features_2.shape[0]
     if min(n1, n2) < 2:
         raise GenlabError("KID needs at least 2 images on each side")
+    if subset_size < 2:
+        raise GenlabError(f"KID subset size must be at least 2 (got {subset_size}); raise --kid-subset-size")
     if subset_size > min(n1, n2):
         raise GenlabError(
             f"KID subset size {subset_size} is larger than the images available ({n1} and {n2}); lower --kid-subset-size"

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from genlab.config import Config, DCGANConfig, config_to_dict, family_of, format_config, replace, resolve, save_config
+from genlab.config import (
+    Config, DCGANConfig, config_to_dict, family_of, format_config, replace, resolve, resume_changes, save_config,
+)
 from genlab.data.images import InMemoryImages
 from genlab.data.loader import EpochBatches
 from genlab.data.run_data import image_data, unpaired_data
@@ -153,7 +155,7 @@ def _resume(run: RunDir, overrides: dict[str, Any] | None, *, quiet: bool, start
     checkpoint = load_checkpoint(run.latest)
     cfg = run.config()
     if overrides:
-        cfg = resolve(replace(cfg, **overrides))
+        cfg = resolve(replace(cfg, **resume_changes(cfg, overrides)))  # validated before config.json is rewritten
         if current().is_main:
             save_config(cfg, run.config_path)
     epoch, step = checkpoint["epoch"], checkpoint["step"]
