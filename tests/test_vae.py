@@ -19,7 +19,8 @@ from genlab.training.vae import VAETrainer
 @pytest.fixture
 def tiny_vae():
     def make(**overrides):
-        values = dict(device="cpu", limit=96, batch_size=32, holdout=1 / 6, epochs=2, grid_size=4)
+        # drawn cartoon faces (colour, structure), the seed's VAE data in miniature
+        values = dict(device="cpu", data="toonfaces", limit=96, batch_size=32, holdout=1 / 6, epochs=2, grid_size=4)
         values.update(overrides)
         return build_config("vae", preset="smoke", overrides=values)
 

@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="genlab-demo", help="output folder (default genlab-demo)")
     demo.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the demo's own)")
     demo.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    demo.add_argument("--full", action="store_true", help="the longer tour: CycleGANs of 2,500 steps per task and the VAE on all 10,000 faces at 64x64")
     return parser
 
 
@@ -294,7 +295,7 @@ def _demo(args: argparse.Namespace) -> None:
     from genlab.config import resolve_device
     from genlab.demo import run_demo
 
-    page = run_demo(args.out, epochs=args.epochs, device=resolve_device(args.device))
+    page = run_demo(args.out, epochs=args.epochs, device=resolve_device(args.device), full=args.full)
     print(f"genlab: demo written; open {page}")
 
 
