@@ -5,6 +5,7 @@ import hashlib
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from genlab.cli import main
 from genlab.data.builtin import DRAWN_PAIRS, DRAWN_SETS, TEST_START, animefaces, drawn_images, seasons, toonfaces
@@ -114,3 +115,15 @@ def test_a_cyclegan_step_at_256_on_seasons(tmp_path):
     state = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
     assert state["step"] == 2 and state["config"]["image_size"] == 256 and state["config"]["load_size"] == 286
     assert (run / "images").is_dir() and any((run / "images").iterdir())
+
+
+def test_a_drawn_pair_is_written_as_a_cyclegan_dataset_folder(tmp_path, capsys):
+    assert main(["download", "seasons", "--size", "32", "--data-root", str(tmp_path)]) == 0
+    root = tmp_path / "seasons"
+    assert capsys.readouterr().out.strip() == f"genlab: seasons drawn into {root}"
+    counts = {folder: len(list((root / folder).glob("*.png"))) for folder in ("trainA", "trainB", "testA", "testB")}
+    assert counts == {"trainA": 1000, "trainB": 1000, "testA": 100, "testB": 100}
+    first = np.asarray(Image.open(root / "testB" / "00000.png"))
+    assert np.array_equal(first, np.asarray(seasons.draw_scene("winter", TEST_START, 32)))  # the same pixels as drawn
+    domains = open_domains(str(root), decode=False)  # and an ordinary CycleGAN folder layout
+    assert len(domains.train_a) == 1000 and len(domains.test_b) == 100

@@ -135,8 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     download = commands.add_parser("download", help="fetch a dataset or evaluation weights ahead of time")
     download.add_argument(
         "what", nargs="+", metavar="WHAT",
-        help="cifar10, a CycleGAN dataset (e.g. summer2winter_yosemite), or: weights NAME (torchvision, tf-inception)",
+        help="cifar10, a CycleGAN dataset (e.g. summer2winter_yosemite), a drawn pair written as PNG folders (seasons, "
+        "toonfaces2anime), or: weights NAME (torchvision, tf-inception)",
     )
+    download.add_argument("--size", type=int, default=256, help="a drawn pair's image size in pixels (default 256)")
     download.add_argument("--data-root", default="auto", help="dataset cache folder (default: $GENLAB_DATA or ~/.cache/genlab/data)")
 
     describe = commands.add_parser("describe", help="print a model's architecture as a table")
@@ -256,6 +258,7 @@ def _report(args: argparse.Namespace) -> None:
 
 def _download(args: argparse.Namespace) -> None:
     from genlab.config import resolve_data_root
+    from genlab.data.builtin import DRAWN_PAIRS, write_pair_folders
     from genlab.data.cifar10 import fetch_cifar10
     from genlab.data.cyclegan_datasets import CYCLEGAN_DATASETS, fetch_cyclegan_dataset
     from genlab.metrics.weights import WEIGHTS, resolve_weights, weights_sha256
@@ -265,11 +268,14 @@ def _download(args: argparse.Namespace) -> None:
         print(f"genlab: {args.what[1]} weights at {path} (sha256 {weights_sha256(path)})")
     elif args.what == ["cifar10"]:
         print(f"genlab: CIFAR-10 at {fetch_cifar10(resolve_data_root(args.data_root))}")
+    elif len(args.what) == 1 and args.what[0] in DRAWN_PAIRS:  # drawn here, nothing fetched
+        print(f"genlab: {args.what[0]} drawn into {write_pair_folders(args.what[0], resolve_data_root(args.data_root), args.size)}")
     elif len(args.what) == 1 and args.what[0] in CYCLEGAN_DATASETS:
         print(f"genlab: {args.what[0]} at {fetch_cyclegan_dataset(args.what[0], resolve_data_root(args.data_root))}")
     else:
         raise GenlabError(
             f"unknown download {' '.join(args.what)!r}; use cifar10, a CycleGAN dataset ({', '.join(CYCLEGAN_DATASETS)}), "
+            f"a drawn pair written as image folders ({', '.join(DRAWN_PAIRS)}), "
             "or 'weights NAME' with NAME one of ['tf-inception', 'torchvision']"
         )
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from tqdm.auto import tqdm
 
 from genlab.data.builtin import animefaces, seasons, toonfaces
@@ -28,7 +29,7 @@ from genlab.data.images import InMemoryImages
 from genlab.errors import GenlabError
 
 __all__ = [
-    "BUILTIN_NATIVE_SIZE", "BUILTIN_TRAIN_SIZE", "DRAWN_PAIRS", "DRAWN_SETS", "DrawnSet", "builtin_digits", "drawn_images",
+    "BUILTIN_NATIVE_SIZE", "BUILTIN_TRAIN_SIZE", "DRAWN_PAIRS", "DRAWN_SETS", "DrawnSet", "builtin_digits", "drawn_images", "write_pair_folders",
 ]
 
 TEST_START = 1_000_000
@@ -99,3 +100,16 @@ def _save_cache(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
         tmp.replace(path)
     except OSError as e:
         warnings.warn(f"could not keep the drawn images in {path.parent} ({e}); they will be drawn again next time", stacklevel=3)
+
+
+def write_pair_folders(name: str, data_root: str | Path, size: int = 256) -> Path:
+    """A drawn pair as a CycleGAN dataset folder of PNG files, ``DATA_ROOT/NAME/{trainA,trainB,testA,testB}/``, for
+    commands that read folders (``genlab translate --input DATA_ROOT/seasons/testB``) and for other tools."""
+    a, b, count = DRAWN_PAIRS[name]
+    root = Path(data_root).expanduser() / name
+    for folder, set_name, split in (("trainA", a, "train"), ("trainB", b, "train"), ("testA", a, "test"), ("testB", b, "test")):
+        images = drawn_images(set_name, split, size, data_root=data_root, count=count if split == "train" else None).images
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for i, image in enumerate(tqdm(images, desc=f"writing {name}/{folder}", unit="img", leave=False)):
+            Image.fromarray(image.permute(1, 2, 0).numpy()).save(root / folder / f"{i:05d}.png")
+    return root

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from genlab.data.builtin.drawing import Colour, pick, shade
 from genlab.data.builtin.toonfaces import HAIR_GROUPS
 
 _HAIR = {
@@ -34,16 +35,6 @@ _SKIN = [(255, 236, 222), (252, 226, 205), (248, 215, 190)]
 _BACKGROUNDS = [(250, 230, 240), (225, 240, 250), (235, 250, 230), (250, 245, 215), (235, 225, 250), (255, 255, 255)]
 _KEY = 31
 
-Colour = tuple[int, int, int]
-
-
-def _pick(rng: np.random.Generator, options: list) -> Colour:
-    return options[int(rng.integers(len(options)))]
-
-
-def _shade(colour: Colour, factor: float) -> Colour:
-    return tuple(int(max(0, min(255, c * factor))) for c in colour)  # type: ignore[return-value]
-
 
 def face_rng(index: int) -> np.random.Generator:
     return np.random.default_rng([_KEY, index])
@@ -57,7 +48,7 @@ def hair_group(index: int) -> int:
 def _eye(draw: ImageDraw.ImageDraw, x: float, y: float, w: float, h: float, iris: Colour, s: int) -> None:
     draw.ellipse([x - w, y - h, x + w, y + h], fill=(255, 255, 255))
     draw.ellipse([x - w * 0.75, y - h * 0.85, x + w * 0.75, y + h], fill=iris)
-    draw.ellipse([x - w * 0.35, y - h * 0.3, x + w * 0.35, y + h * 0.55], fill=_shade(iris, 0.35))
+    draw.ellipse([x - w * 0.35, y - h * 0.3, x + w * 0.35, y + h * 0.55], fill=shade(iris, 0.35))
     r1, r2 = w * 0.28, w * 0.14
     draw.ellipse([x - w * 0.45 - r1, y - h * 0.45 - r1, x - w * 0.45 + r1, y - h * 0.45 + r1], fill=(255, 255, 255))
     draw.ellipse([x + w * 0.3 - r2, y + h * 0.35 - r2, x + w * 0.3 + r2, y + h * 0.35 + r2], fill=(255, 255, 255))
@@ -68,13 +59,13 @@ def _eye(draw: ImageDraw.ImageDraw, x: float, y: float, w: float, h: float, iris
 def draw_face(index: int, size: int) -> Image.Image:
     """Anime face ``index``, size x size RGB."""
     rng = face_rng(index)
-    hair = _pick(rng, _HAIR[HAIR_GROUPS[int(rng.integers(len(HAIR_GROUPS)))]])
-    skin, background, iris = _pick(rng, _SKIN), _pick(rng, _BACKGROUNDS), _pick(rng, _IRIS)
+    hair = pick(rng, _HAIR[HAIR_GROUPS[int(rng.integers(len(HAIR_GROUPS)))]])
+    skin, background, iris = pick(rng, _SKIN), pick(rng, _BACKGROUNDS), pick(rng, _IRIS)
     s = 2 * size
     image = Image.new("RGB", (s, s), background)
     draw = ImageDraw.Draw(image)
     if rng.random() < 0.5:  # two-tone background
-        lower = _pick(rng, _BACKGROUNDS)
+        lower = pick(rng, _BACKGROUNDS)
         for y in range(s // 2, s):
             t = (y - s // 2) / (s / 2)
             draw.line([(0, y), (s, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(background, lower)))
@@ -83,10 +74,10 @@ def draw_face(index: int, size: int) -> Image.Image:
     half_w, half_h = s * rng.uniform(0.2, 0.24), s * rng.uniform(0.27, 0.31)
     top, chin = cy - half_h, cy + half_h
     length = rng.uniform(0.15, 0.45)  # hair behind the head, down past the chin
-    draw.rounded_rectangle([cx - half_w * 1.35, top - 0.06 * s, cx + half_w * 1.35, chin + length * s], radius=half_w, fill=_shade(hair, 0.85))
+    draw.rounded_rectangle([cx - half_w * 1.35, top - 0.06 * s, cx + half_w * 1.35, chin + length * s], radius=half_w, fill=shade(hair, 0.85))
     draw.polygon([(cx - half_w * 0.3, cy + half_h * 0.6), (cx + half_w * 0.3, cy + half_h * 0.6), (cx + half_w * 0.3, chin + 0.1 * s),
-                  (cx - half_w * 0.3, chin + 0.1 * s)], fill=_shade(skin, 0.92))  # neck
-    draw.ellipse([cx - s * 0.3, chin + 0.05 * s, cx + s * 0.3, chin + 0.5 * s], fill=_pick(rng, [(40, 50, 90), (240, 240, 245), (170, 40, 60)]))
+                  (cx - half_w * 0.3, chin + 0.1 * s)], fill=shade(skin, 0.92))  # neck
+    draw.ellipse([cx - s * 0.3, chin + 0.05 * s, cx + s * 0.3, chin + 0.5 * s], fill=pick(rng, [(40, 50, 90), (240, 240, 245), (170, 40, 60)]))
     # face: a round forehead and cheeks narrowing to a pointed chin
     draw.ellipse([cx - half_w, top, cx + half_w, cy + half_h * 0.35], fill=skin)
     draw.polygon([(cx - half_w, cy - half_h * 0.1), (cx + half_w, cy - half_h * 0.1), (cx + half_w * 0.55, cy + half_h * 0.75),
@@ -98,13 +89,13 @@ def draw_face(index: int, size: int) -> Image.Image:
         _eye(draw, cx + side * spacing, eye_y, eye_w, eye_h, iris, s)
         brow_y = eye_y - eye_h * 1.9
         draw.arc([cx + side * spacing - eye_w, brow_y - eye_h * 0.4, cx + side * spacing + eye_w, brow_y + eye_h * 0.6], 200, 340,
-                 fill=_shade(hair, 0.6), width=max(1, s // 150))
+                 fill=shade(hair, 0.6), width=max(1, s // 150))
     if rng.random() < 0.6:  # blush
         for side in (-1, 1):
             bx, by = cx + side * spacing * 1.05, eye_y + eye_h * 1.6
             draw.ellipse([bx - eye_w * 0.6, by - eye_h * 0.2, bx + eye_w * 0.6, by + eye_h * 0.2], fill=(250, 180, 185))
     nose_y = eye_y + eye_h * 1.5
-    draw.line([(cx, nose_y), (cx + s * 0.006, nose_y + s * 0.01)], fill=_shade(skin, 0.75), width=max(1, s // 200))
+    draw.line([(cx, nose_y), (cx + s * 0.006, nose_y + s * 0.01)], fill=shade(skin, 0.75), width=max(1, s // 200))
     mouth_y, mouth_w = cy + half_h * 0.62, half_w * rng.uniform(0.1, 0.18)
     if rng.random() < 0.5:
         draw.arc([cx - mouth_w, mouth_y - mouth_w * 0.8, cx + mouth_w, mouth_y + mouth_w * 0.5], 20, 160, fill=(170, 70, 80), width=max(1, s // 180))

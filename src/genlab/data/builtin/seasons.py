@@ -26,19 +26,11 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
+from genlab.data.builtin.drawing import jitter, mix
+
 SEASONS = ("summer", "winter")
 KINDS = ("mountains", "hills", "lake", "village")
 _SEASON_KEY = {"summer": 11, "winter": 12}
-
-Colour = tuple[int, int, int]
-
-
-def _mix(a: Colour, b: Colour, t: float) -> Colour:
-    return tuple(int(round(x + (y - x) * t)) for x, y in zip(a, b))  # type: ignore[return-value]
-
-
-def _jitter(rng: np.random.Generator, colour: Colour, amount: int) -> Colour:
-    return tuple(int(np.clip(c + rng.integers(-amount, amount + 1), 0, 255)) for c in colour)  # type: ignore[return-value]
 
 
 class _Palette:
@@ -47,24 +39,24 @@ class _Palette:
     def __init__(self, season: str, rng: np.random.Generator) -> None:
         summer = season == "summer"
         self.summer = summer
-        self.sky_top = _jitter(rng, (60, 125, 215) if summer else (125, 135, 150), 15)
-        self.sky_low = _jitter(rng, (165, 205, 240) if summer else (200, 204, 210), 10)
-        self.ground = _jitter(rng, (85, 160, 60) if summer else (238, 242, 248), 12 if summer else 5)
-        self.ground_far = _jitter(rng, (120, 175, 85) if summer else (215, 222, 232), 10 if summer else 5)
-        self.rock = _jitter(rng, (115, 115, 125) if summer else (232, 236, 244), 12 if summer else 4)
-        self.rock_shade = _jitter(rng, (85, 85, 100) if summer else (170, 182, 205), 10)
-        self.water = _jitter(rng, (50, 110, 190) if summer else (190, 212, 228), 12 if summer else 6)
-        self.path = _jitter(rng, (175, 145, 95) if summer else (205, 208, 214), 10 if summer else 4)
-        self.conifer = _jitter(rng, (30, 90, 45) if summer else (35, 70, 50), 10)
-        self.leaves = _jitter(rng, (60, 140, 50) if summer else (0, 0, 0), 15)
-        self.trunk = _jitter(rng, (95, 65, 40), 10)
+        self.sky_top = jitter(rng, (60, 125, 215) if summer else (125, 135, 150), 15)
+        self.sky_low = jitter(rng, (165, 205, 240) if summer else (200, 204, 210), 10)
+        self.ground = jitter(rng, (85, 160, 60) if summer else (238, 242, 248), 12 if summer else 5)
+        self.ground_far = jitter(rng, (120, 175, 85) if summer else (215, 222, 232), 10 if summer else 5)
+        self.rock = jitter(rng, (115, 115, 125) if summer else (232, 236, 244), 12 if summer else 4)
+        self.rock_shade = jitter(rng, (85, 85, 100) if summer else (170, 182, 205), 10)
+        self.water = jitter(rng, (50, 110, 190) if summer else (190, 212, 228), 12 if summer else 6)
+        self.path = jitter(rng, (175, 145, 95) if summer else (205, 208, 214), 10 if summer else 4)
+        self.conifer = jitter(rng, (30, 90, 45) if summer else (35, 70, 50), 10)
+        self.leaves = jitter(rng, (60, 140, 50) if summer else (0, 0, 0), 15)
+        self.trunk = jitter(rng, (95, 65, 40), 10)
         self.snow = (250, 251, 255)
 
 
 def _sky(draw: ImageDraw.ImageDraw, s: int, horizon: float, palette: _Palette) -> None:
     bottom = int(horizon * s) + 1
     for y in range(bottom):
-        draw.line([(0, y), (s, y)], fill=_mix(palette.sky_top, palette.sky_low, y / max(1, bottom)))
+        draw.line([(0, y), (s, y)], fill=mix(palette.sky_top, palette.sky_low, y / max(1, bottom)))
 
 
 def _sun_or_clouds(draw: ImageDraw.ImageDraw, s: int, rng: np.random.Generator, palette: _Palette) -> None:
@@ -75,7 +67,7 @@ def _sun_or_clouds(draw: ImageDraw.ImageDraw, s: int, rng: np.random.Generator, 
     for _ in range(int(rng.integers(1, 4))):
         x, y = rng.uniform(0.05, 0.95) * s, rng.uniform(0.06, 0.25) * s
         w, h = rng.uniform(0.12, 0.22) * s, rng.uniform(0.04, 0.07) * s
-        colour = (250, 250, 252) if palette.summer else _jitter(rng, (150, 155, 165), 10)
+        colour = (250, 250, 252) if palette.summer else jitter(rng, (150, 155, 165), 10)
         for dx, dy, k in ((-0.35, 0.1, 0.6), (0.0, -0.15, 0.75), (0.35, 0.1, 0.6)):
             cx, cy = x + dx * w, y + dy * h
             draw.ellipse([cx - k * w / 1.4, cy - k * h, cx + k * w / 1.4, cy + k * h], fill=colour)
@@ -102,9 +94,9 @@ def _hills(draw: ImageDraw.ImageDraw, s: int, horizon: float, rng: np.random.Gen
         level = horizon - 0.12 + 0.07 * layer
         amplitude, phase, waves = rng.uniform(0.03, 0.07), rng.uniform(0, 2 * math.pi), rng.uniform(1.0, 2.5)
         points = [(x, s * (level + amplitude * math.sin(phase + waves * 2 * math.pi * x / s))) for x in range(0, s + 8, 8)]
-        colour = _mix(palette.ground_far, palette.ground, layer / max(1, layers - 1))
+        colour = mix(palette.ground_far, palette.ground, layer / max(1, layers - 1))
         if not palette.summer:
-            colour = _mix(colour, palette.rock_shade, 0.15 * (layers - 1 - layer))
+            colour = mix(colour, palette.rock_shade, 0.15 * (layers - 1 - layer))
         draw.polygon([(0, s), *points, (s, s)], fill=colour)
 
 
@@ -123,14 +115,14 @@ def _village(draw: ImageDraw.ImageDraw, s: int, horizon: float, rng: np.random.G
     for _ in range(int(rng.integers(2, 5))):
         w, h = rng.uniform(0.12, 0.2) * s, rng.uniform(0.08, 0.14) * s
         x, ground = rng.uniform(0.0, 0.85) * s, (horizon + rng.uniform(0.1, 0.3)) * s
-        wall = _jitter(rng, (225, 205, 160), 25)
+        wall = jitter(rng, (225, 205, 160), 25)
         draw.rectangle([x, ground - h, x + w, ground], fill=wall)
-        roof = _jitter(rng, (170, 60, 45) if rng.random() < 0.6 else (110, 70, 45), 20) if palette.summer else palette.snow
+        roof = jitter(rng, (170, 60, 45) if rng.random() < 0.6 else (110, 70, 45), 20) if palette.summer else palette.snow
         draw.polygon([(x - 0.1 * w, ground - h), (x + w / 2, ground - h - 0.6 * h), (x + 1.1 * w, ground - h)], fill=roof)
         window = (70, 90, 120) if palette.summer else (255, 215, 110)  # lit in the winter dusk
         ww = 0.18 * w
         draw.rectangle([x + 0.2 * w, ground - 0.7 * h, x + 0.2 * w + ww, ground - 0.7 * h + ww], fill=window)
-        draw.rectangle([x + 0.6 * w, ground - 0.55 * h, x + 0.6 * w + ww, ground], fill=_mix(wall, (60, 40, 30), 0.6))
+        draw.rectangle([x + 0.6 * w, ground - 0.55 * h, x + 0.6 * w + ww, ground], fill=mix(wall, (60, 40, 30), 0.6))
 
 
 def _path(draw: ImageDraw.ImageDraw, s: int, horizon: float, rng: np.random.Generator, palette: _Palette) -> None:

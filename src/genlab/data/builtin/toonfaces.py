@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from genlab.data.builtin.drawing import pick, shade
+
 HAIR_GROUPS = ("dark", "brown", "blonde", "red", "unnatural")
 _HAIR = {
     "dark": [(25, 22, 22), (45, 35, 30), (20, 20, 35)],
@@ -32,16 +34,6 @@ _SKIN = [(255, 224, 196), (241, 194, 160), (224, 172, 125), (198, 134, 90), (141
 _BACKGROUNDS = [(240, 220, 120), (150, 200, 230), (230, 150, 140), (170, 220, 170), (200, 180, 230), (245, 245, 240), (250, 190, 120)]
 _STYLES = ("short", "bob", "long", "spiky", "bun", "buzz")
 _KEY = 21
-
-Colour = tuple[int, int, int]
-
-
-def _pick(rng: np.random.Generator, options: list) -> Colour:
-    return options[int(rng.integers(len(options)))]
-
-
-def _shade(colour: Colour, factor: float) -> Colour:
-    return tuple(int(max(0, min(255, c * factor))) for c in colour)  # type: ignore[return-value]
 
 
 def face_rng(index: int) -> np.random.Generator:
@@ -56,8 +48,8 @@ def hair_group(index: int) -> int:
 def draw_face(index: int, size: int) -> Image.Image:
     """Cartoon face ``index``, size x size RGB."""
     rng = face_rng(index)
-    hair = _pick(rng, _HAIR[HAIR_GROUPS[int(rng.integers(len(HAIR_GROUPS)))]])
-    skin, background, shirt = _pick(rng, _SKIN), _pick(rng, _BACKGROUNDS), _pick(rng, _BACKGROUNDS[:-1])
+    hair = pick(rng, _HAIR[HAIR_GROUPS[int(rng.integers(len(HAIR_GROUPS)))]])
+    skin, background, shirt = pick(rng, _SKIN), pick(rng, _BACKGROUNDS), pick(rng, _BACKGROUNDS[:-1])
     style = _STYLES[int(rng.integers(len(_STYLES)))]
     s = 2 * size
     image = Image.new("RGB", (s, s), background)
@@ -69,11 +61,11 @@ def draw_face(index: int, size: int) -> Image.Image:
     if style == "long":  # hair behind the head, down to the shoulders
         draw.rounded_rectangle([cx - half_w * 1.25, top - 0.05 * s, cx + half_w * 1.25, chin + 0.1 * s], radius=half_w * 0.8, fill=hair)
     draw.ellipse([cx - s * 0.35, chin - 0.02 * s, cx + s * 0.35, chin + 0.4 * s], fill=shirt)  # shoulders
-    draw.rectangle([cx - half_w * 0.35, cy, cx + half_w * 0.35, chin + 0.06 * s], fill=_shade(skin, 0.9))  # neck
+    draw.rectangle([cx - half_w * 0.35, cy, cx + half_w * 0.35, chin + 0.06 * s], fill=shade(skin, 0.9))  # neck
     ear = half_w * 0.22
     for side in (-1, 1):
         ex = cx + side * half_w
-        draw.ellipse([ex - ear, cy - ear * 1.3, ex + ear, cy + ear * 1.3], fill=_shade(skin, 0.95))
+        draw.ellipse([ex - ear, cy - ear * 1.3, ex + ear, cy + ear * 1.3], fill=shade(skin, 0.95))
     shape = int(rng.integers(3))
     if shape == 0:  # oval
         draw.ellipse([cx - half_w, top, cx + half_w, chin], fill=skin)
@@ -114,12 +106,12 @@ def draw_face(index: int, size: int) -> Image.Image:
         else:  # closed, smiling
             draw.arc([ex - eye_r * 1.2, eye_y - eye_r, ex + eye_r * 1.2, eye_y + eye_r], 200, 340, fill=ink, width=max(1, s // 120))
         brow_y, tilt = eye_y - eye_r * rng.uniform(1.8, 2.6), side * eye_r * rng.uniform(-0.5, 0.5)
-        brow = _shade(hair, 0.7)
+        brow = shade(hair, 0.7)
         draw.line([(ex - eye_r * 1.3, brow_y + tilt), (ex + eye_r * 1.3, brow_y - tilt)], fill=brow, width=max(1, int(s * rng.uniform(0.008, 0.02))))
 
     glasses = rng.random()
     if glasses < 0.3:
-        frame, g = _pick(rng, [(20, 20, 20), (120, 70, 30), (170, 30, 40)]), eye_r * 2.0
+        frame, g = pick(rng, [(20, 20, 20), (120, 70, 30), (170, 30, 40)]), eye_r * 2.0
         width = max(1, s // 110)
         for side in (-1, 1):
             ex = cx + side * spacing
@@ -131,7 +123,7 @@ def draw_face(index: int, size: int) -> Image.Image:
         draw.line([(cx - spacing + g, eye_y), (cx + spacing - g, eye_y)], fill=frame, width=width)
 
     nose_y = cy + half_h * 0.25
-    draw.arc([cx - eye_r, nose_y - eye_r, cx + eye_r, nose_y + eye_r], 20, 160, fill=_shade(skin, 0.7), width=max(1, s // 150))
+    draw.arc([cx - eye_r, nose_y - eye_r, cx + eye_r, nose_y + eye_r], 20, 160, fill=shade(skin, 0.7), width=max(1, s // 150))
     mouth_y, mouth_w = cy + half_h * rng.uniform(0.5, 0.6), half_w * rng.uniform(0.3, 0.5)
     mouth = int(rng.integers(3))
     lips = (150, 50, 50)
