@@ -70,7 +70,8 @@ def test_wgan_clipping_holds_after_training(tiny_dcgan, tmp_path):
             assert value.abs().max().item() <= 0.01 + 1e-9, name
 
 
-def test_diverged_training_stops_and_keeps_the_last_checkpoint(tiny_dcgan, tmp_path, monkeypatch):
+@pytest.mark.parametrize("log_every", [1, 3, 50])  # read every step, mid-epoch, or only at the epoch's end
+def test_diverged_training_stops_and_keeps_the_last_checkpoint(log_every, tiny_dcgan, tmp_path, monkeypatch):
     original = dcgan_training.DCGANTrainer.train_step
 
     def poisoned(self, batch, step):
@@ -81,9 +82,19 @@ def test_diverged_training_stops_and_keeps_the_last_checkpoint(tiny_dcgan, tmp_p
 
     monkeypatch.setattr(dcgan_training.DCGANTrainer, "train_step", poisoned)
     with pytest.raises(GenlabError, match=r"d_loss became nan at step 6 \(epoch 2\); the last good checkpoint .*latest.pt is intact"):
-        train(tiny_dcgan(loss="gan", epochs=3), tmp_path / "run", quiet=True)
+        train(tiny_dcgan(loss="gan", epochs=3, log_every=log_every), tmp_path / "run", quiet=True)
     state = load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")
     assert state["epoch"] == 1 and state["step"] == 4
+    with (tmp_path / "run" / "history.csv").open() as f:
+        losses = [int(row["step"]) for row in csv.DictReader(f) if row["d_loss"]]
+    assert losses == [1, 2, 3, 4, 5]  # every good step, none after the bad one
+
+
+def test_the_history_does_not_depend_on_how_often_numbers_are_read_back(tiny_dcgan, tmp_path):
+    every_step = train(tiny_dcgan(epochs=2, log_every=1), tmp_path / "one", quiet=True)
+    batched = train(tiny_dcgan(epochs=2, log_every=3), tmp_path / "three", quiet=True)
+    assert (every_step.history_path).read_text() == (batched.history_path).read_text()
+    assert len(every_step.history_path.read_text().splitlines()) == 1 + 8 + 2  # header, 8 steps, 2 diversity rows
 
 
 def test_existing_run_is_never_overwritten(tiny_dcgan, tmp_path):

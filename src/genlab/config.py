@@ -63,6 +63,7 @@ class RunOptions:
     sample_every: int = 1  # epochs between sample grids
     grid_size: int = 64  # images in each sample grid
     smooth_window: int = 50  # moving-average window of the loss curves, in steps
+    log_every: int = 50  # steps whose numbers are read back from the device together (history, progress, NaN check)
 
 
 @dataclass(frozen=True)
@@ -325,6 +326,7 @@ HELP: dict[str, str] = {
     "sample_every": "epochs between sample grids",
     "grid_size": "images in each sample grid",
     "smooth_window": "moving-average window of the learning curves, in steps",
+    "log_every": "steps whose losses stay on the device and are read back together: the history, the progress bar and the NaN check (which names the first bad step exactly) see them every N steps and at each epoch's end",
     "data": "builtin, cifar10, a CycleGAN dataset name, or the path of an image folder",
     "data_root": "dataset cache folder (auto: $GENLAB_DATA or ~/.cache/genlab/data)",
     "limit": "train on the first N images (0: all)",
@@ -471,7 +473,7 @@ def resolve_data_root(value: str) -> str:
 
 
 AT_LEAST_ONE = (
-    "epochs", "batch_size", "n_critic", "grid_size", "checkpoint_every", "sample_every", "smooth_window", "z_dim", "width",
+    "epochs", "batch_size", "n_critic", "grid_size", "checkpoint_every", "sample_every", "smooth_window", "log_every", "z_dim", "width",
     "latent_dim", "n_blocks", "load_size", "eval_n",
 )
 NOT_NEGATIVE = ("seed", "limit", "workers", "eval_every", "pool_size", "crop_size", "gp_weight", "beta", "lambda_cycle", "lambda_identity")
@@ -548,7 +550,7 @@ def build_config(
 # What --resume may change: how long, how fast and where a run trains, and how it is watched. Every other
 # setting defines the run (model, loss, data, batches, seed) and is refused on --resume when it differs.
 RESUMABLE = frozenset(
-    {"epochs", "device", "lr", "decay_epochs", "checkpoint_every", "sample_every", "grid_size", "smooth_window",
+    {"epochs", "device", "lr", "decay_epochs", "checkpoint_every", "sample_every", "grid_size", "smooth_window", "log_every",
      "workers", "data_root"}
     | {f.name for f in fields(SpeedOptions)}
     | {f.name for f in fields(ScoreOptions)}

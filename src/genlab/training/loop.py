@@ -14,6 +14,7 @@ import math
 import time
 from typing import Any, Protocol
 
+import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
@@ -69,6 +70,7 @@ def fit(
     with background_writes(bool(config.get("async_writes"))):
         step = start_step
         main = current().is_main
+        readback = _Readback(int(config.get("log_every") or 1), run, history, main=main)
         for epoch in range(start_epoch + 1, epochs + 1):
             started, seen = time.perf_counter(), 0
             bar = tqdm(
@@ -76,14 +78,12 @@ def fit(
             )
             for batch in bar:  # a tensor of images, or a tuple of them (unpaired A, B)
                 step += 1
-                numbers = {name: float(value) for name, value in trainer.train_step(batch, step).items()}
+                readback.add(step, epoch, trainer.train_step(batch, step))
                 broadcast_buffers(trainer.models)
-                _stop_if_diverged(numbers, step, epoch, run, history if main else None)
-                history.append({"step": step, "epoch": epoch, **numbers})
                 seen += len(batch[0]) if isinstance(batch, (tuple, list)) else batch.shape[0]
-                rate = seen / max(time.perf_counter() - started, 1e-9)
-                losses = {k: f"{v:.3f}" for k, v in numbers.items() if k.endswith("loss")}
-                bar.set_postfix({**losses, "img/s": f"{rate:.0f}"}, refresh=False)
+                if readback.due():
+                    _show(bar, readback.read(), seen / max(time.perf_counter() - started, 1e-9))
+            _show(bar, readback.read(), seen / max(time.perf_counter() - started, 1e-9))  # the epoch's last steps
             bar.close()
             trainer.end_epoch(epoch)
             if main:
@@ -92,6 +92,44 @@ def fit(
                     config=config, epoch=epoch, epochs=epochs, step=step, checkpoint_every=checkpoint_every,
                 )
         return step
+
+
+class _Readback:
+    """Each step's numbers kept on the device, read back every ``every`` steps in one transfer (one host sync).
+
+    Then, in step order, each step is checked for NaN/inf (training stops naming the first bad step, before any
+    checkpoint of its epoch is written) and becomes one history row, exactly as if it had been read at once.
+    """
+
+    def __init__(self, every: int, run: RunDir, history: History, *, main: bool) -> None:
+        self.every, self.run, self.history, self.main = every, run, history, main
+        self.pending: list[tuple[int, int, dict[str, Tensor]]] = []
+
+    def add(self, step: int, epoch: int, numbers: dict[str, Tensor]) -> None:
+        self.pending.append((step, epoch, {name: value.detach() for name, value in numbers.items()}))
+
+    def due(self) -> bool:
+        return len(self.pending) >= self.every
+
+    def read(self) -> dict[str, float]:
+        """Read every pending step (in one transfer); the last step's numbers ({} when none were pending)."""
+        if not self.pending:
+            return {}
+        values = torch.stack([v.float().reshape(()) for _, _, numbers in self.pending for v in numbers.values()]).tolist()
+        last: dict[str, float] = {}
+        for step, epoch, numbers in self.pending:
+            last = dict(zip(numbers, values[: len(numbers)]))
+            values = values[len(numbers):]
+            _stop_if_diverged(last, step, epoch, self.run, self.history if self.main else None)
+            self.history.append({"step": step, "epoch": epoch, **last})
+        self.pending.clear()
+        return last
+
+
+def _show(bar: tqdm, numbers: dict[str, float], rate: float) -> None:
+    if numbers:
+        losses = {k: f"{v:.3f}" for k, v in numbers.items() if k.endswith("loss")}
+        bar.set_postfix({**losses, "img/s": f"{rate:.0f}"}, refresh=False)
 
 
 def _close_epoch(
