@@ -143,3 +143,14 @@ def test_describe_a_family_and_a_run(tiny_vae, tmp_path):
     assert "| **total** | | | | **1,707,910** |" in dcgan and "| **total** | | | | **663,425** |" in dcgan
     run = train(tiny_vae(epochs=1), tmp_path / "run", quiet=True)
     assert "3x32x32" in describe(str(run.root))
+
+
+def test_the_vae_trains_at_64_px_on_cartoon_faces(tiny_vae, tmp_path):
+    """The seed's task at the VAE table's 64x64: colour faces, reconstruction pairs and prior samples written."""
+    cfg = tiny_vae(image_size=64, latent_dim=8, width=8, limit=40, batch_size=8, holdout=0.2, epochs=1)
+    run = train(cfg, tmp_path / "run", quiet=True)
+    pairs = Image.open(run.images / "recon-001.png")
+    assert pairs.mode == "RGB" and pairs.size[0] == 2 + 8 * 66  # 8 images of 64 px and 2 px gaps per row
+    state = load_checkpoint(run.latest)
+    assert state["step"] == 4 and state["config"]["data"] == "toonfaces" and state["config"]["image_size"] == 64
+    assert (run.images / "prior-001.png").is_file()
