@@ -40,6 +40,15 @@ def list_images(folder: str | Path) -> list[Path]:
     return files
 
 
+UNREADABLE = (UnidentifiedImageError, OSError, ValueError)  # what opening or decoding a broken image file raises
+
+
+def open_rgb(path: Path) -> Image.Image:
+    """The image of a file, decoded whole and converted to 8-bit RGB (16-bit, CMYK, palette, grey and alpha too)."""
+    with Image.open(path) as image:
+        return to_rgb(image)
+
+
 def _readable(path: Path, *, decode: bool = False) -> bool:
     """Whether the header (or with ``decode`` the whole image: a truncated file has a good header) reads."""
     try:
@@ -47,7 +56,7 @@ def _readable(path: Path, *, decode: bool = False) -> bool:
             if decode:
                 image.load()
         return True
-    except (UnidentifiedImageError, OSError, ValueError):
+    except UNREADABLE:
         return False
 
 
@@ -80,9 +89,8 @@ class ImageFolder(Dataset):
 
     def load(self, index: int) -> Image.Image:
         try:
-            with Image.open(self.files[index]) as image:
-                image = to_rgb(image)
-        except (UnidentifiedImageError, OSError, ValueError) as e:
+            image = open_rgb(self.files[index])
+        except UNREADABLE as e:
             raise GenlabError(f"{self.files[index]} cannot be read ({e}); remove or replace the file") from None
         return self.transform(image) if self.transform else image
 
@@ -117,9 +125,8 @@ def load_folder(folder: str | Path, transform: Callable[[Image.Image], Image.Ima
     images, failed = [], 0
     for path in tqdm(list_images(folder), desc=f"loading {folder.name}", unit="img", leave=False):
         try:
-            with Image.open(path) as image:
-                image = to_rgb(image)
-        except (UnidentifiedImageError, OSError, ValueError):
+            image = open_rgb(path)
+        except UNREADABLE:
             failed += 1
             continue
         images.append(pil_to_uint8_tensor(transform(image) if transform else image))

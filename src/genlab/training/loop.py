@@ -115,11 +115,10 @@ class _Readback:
         """Read every pending step (in one transfer); the last step's numbers ({} when none were pending)."""
         if not self.pending:
             return {}
-        values = torch.stack([v.float().reshape(()) for _, _, numbers in self.pending for v in numbers.values()]).tolist()
+        values = iter(torch.stack([v.float().reshape(()) for _, _, numbers in self.pending for v in numbers.values()]).tolist())
         last: dict[str, float] = {}
         for step, epoch, numbers in self.pending:
-            last = dict(zip(numbers, values[: len(numbers)]))
-            values = values[len(numbers):]
+            last = {name: next(values) for name in numbers}
             _stop_if_diverged(last, step, epoch, self.run, self.history if self.main else None)
             self.history.append({"step": step, "epoch": epoch, **last})
         self.pending.clear()

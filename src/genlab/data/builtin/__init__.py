@@ -44,14 +44,14 @@ class DrawnSet:
     train: int  # training images
     test: int  # test images
     max_size: int
-    about: str
 
 
 DRAWN_SETS: dict[str, DrawnSet] = {
-    "toonfaces": DrawnSet(toonfaces.render, 10_000, 1_000, 500, "cartoon faces composed from parts (labels: hair colour group)"),
-    "animefaces": DrawnSet(animefaces.render, 10_000, 1_000, 500, "anime-style faces composed from parts (labels: hair colour group)"),
-    "seasons-summer": DrawnSet(lambda i, s: seasons.render("summer", i, s), 1_000, 100, 256, "summer landscapes (labels: scene kind)"),
-    "seasons-winter": DrawnSet(lambda i, s: seasons.render("winter", i, s), 1_000, 100, 256, "winter landscapes (labels: scene kind)"),
+    # labels: hair colour group (faces), scene kind (seasons)
+    "toonfaces": DrawnSet(toonfaces.render, 10_000, 1_000, 500),
+    "animefaces": DrawnSet(animefaces.render, 10_000, 1_000, 500),
+    "seasons-summer": DrawnSet(lambda i, s: seasons.render("summer", i, s), 1_000, 100, 256),
+    "seasons-winter": DrawnSet(lambda i, s: seasons.render("winter", i, s), 1_000, 100, 256),
 }
 
 # CycleGAN pairs of drawn sets: name -> (domain A, domain B, training images per domain).

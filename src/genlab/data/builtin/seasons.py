@@ -80,8 +80,7 @@ def _mountains(draw: ImageDraw.ImageDraw, s: int, horizon: float, rng: np.random
         base = horizon * s + 2
         draw.polygon([(peak_x - half, base), (peak_x, peak_y), (peak_x + half, base)], fill=palette.rock)
         draw.polygon([(peak_x, peak_y), (peak_x + half, base), (peak_x + half * 0.35, base)], fill=palette.rock_shade)
-        cap = rng.uniform(0.2, 0.35) if palette.summer else rng.uniform(0.55, 0.8)  # snow line: high in summer
-        t = cap
+        t = rng.uniform(0.2, 0.35) if palette.summer else rng.uniform(0.55, 0.8)  # snow line: high in summer
         draw.polygon(
             [(peak_x - half * t, peak_y + (base - peak_y) * t), (peak_x, peak_y), (peak_x + half * t, peak_y + (base - peak_y) * t)],
             fill=palette.snow,
