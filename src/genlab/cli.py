@@ -8,6 +8,8 @@
     genlab sample runs/wgan-gp -n 64 --out grid.png
     genlab reconstruct runs/vae --input faces/ --output pairs.png
     genlab describe vae
+    genlab runs runs/ --html
+    genlab report runs/wgan-gp --html
     genlab demo
 """
 
@@ -109,8 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     evaluate.add_argument("--out", help="the JSON result (default: RUN_DIR/evaluation-NETWORK.json or ./evaluation-NETWORK.json)")
 
-    report = commands.add_parser("report", help="write inception_score.txt (and .json) for trained runs")
+    report = commands.add_parser(
+        "report", help="write inception_score.txt (and .json) for trained runs, or with --html each run's report page"
+    )
     report.add_argument("runs", nargs="+", metavar="RUN_DIR", help="trained run folders, one line each")
+    report.add_argument("--html", action="store_true", help="write RUN_DIR/report.html and report.md of each run (no scoring)")
     report.add_argument("--out", default=None, help="the text file (default inception_score.txt); with --assignment the hand-in folder")
     report.add_argument("--assignment", action="store_true", help="the assignment's hand-in layout and scoring protocol")
     report.add_argument("--protocol", default=None, help="paper or assignment (default: assignment with --assignment, else paper)")
@@ -122,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--checkpoint", default="latest", help="the checkpoint of every run (default latest)")
     report.add_argument("--batch-size", type=int, default=100, help="images per forward pass of the network (default 100)")
     report.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+
+    runs = commands.add_parser("runs", help="a table of the run folders under DIR; --html: a page comparing them")
+    runs.add_argument("folder", nargs="?", default=".", metavar="DIR", help="a folder of runs (searched 4 levels down; default .)")
+    runs.add_argument("--html", action="store_true", help="also write DIR/runs.html (curves overlaid, last grids side by side), .md and .json")
+    runs.add_argument("--json", action="store_true", help="print the table as JSON")
 
     translate = commands.add_parser("translate", help="CycleGAN: translate every image of a folder")
     translate.add_argument("run_dir", metavar="RUN_DIR", help="a CycleGAN run folder")
@@ -237,6 +247,13 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
+    if args.html:
+        from genlab.reporting.run_report import write_run_report
+        from genlab.run_dir import RunDir
+
+        for run_dir in args.runs:
+            print(f"genlab: wrote {write_run_report(RunDir.open(run_dir))}")
+        return
     from genlab.config import resolve_device
     from genlab.reporting.scores import write_assignment_handin, write_report
     from genlab.scoring import protocol
@@ -254,6 +271,20 @@ def _report(args: argparse.Namespace) -> None:
         text, twin = write_report(args.runs, args.out or "inception_score.txt", chosen, real=args.real, **options)
         print(text.read_text(), end="")
         print(f"genlab: wrote {text} and {twin}")
+
+
+def _runs(args: argparse.Namespace) -> None:
+    from genlab.reporting.compare import format_table, summaries, table_rows, write_comparison
+
+    folder = Path(args.folder).expanduser()
+    found = summaries(folder)
+    rows = table_rows(found, folder)
+    print(json.dumps(rows, indent=2) if args.json else format_table(rows))
+    if args.html:
+        if not found:
+            raise GenlabError(f"no genlab run folders under {folder}; give the folder that holds your runs' --out folders")
+        out = folder if folder.is_dir() and not (folder / "config.json").is_file() else folder.parent
+        print(f"genlab: wrote {write_comparison(out, found, title=f'genlab runs in {folder}')}")
 
 
 def _download(args: argparse.Namespace) -> None:
@@ -307,7 +338,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 # subcommand -> the function that runs it (each parses nothing more and calls one library function)
 COMMANDS = {
-    "train": _train, "sample": _sample, "reconstruct": _reconstruct, "evaluate": _evaluate, "report": _report,
+    "train": _train, "sample": _sample, "reconstruct": _reconstruct, "evaluate": _evaluate, "report": _report, "runs": _runs,
     "download": _download, "translate": _translate, "describe": _describe, "demo": _demo,
 }
 

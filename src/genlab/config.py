@@ -64,6 +64,7 @@ class RunOptions:
     grid_size: int = 64  # images in each sample grid
     smooth_window: int = 50  # moving-average window of the loss curves, in steps
     log_every: int = 50  # steps whose numbers are read back from the device together (history, progress, NaN check)
+    tensorboard: bool = False  # also log the history and the grids to RUN_DIR/tensorboard (needs genlab[tensorboard])
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,7 @@ HELP: dict[str, str] = {
     "sample_every": "epochs between sample grids",
     "grid_size": "images in each sample grid",
     "smooth_window": "moving-average window of the learning curves, in steps",
+    "tensorboard": "also write every history column and each epoch's grids as TensorBoard events under RUN_DIR/tensorboard (pip install 'genlab[tensorboard]')",
     "log_every": "steps whose losses stay on the device and are read back together: the history, the progress bar and the NaN check (which names the first bad step exactly) see them every N steps and at each epoch's end",
     "data": "builtin, cifar10, a CycleGAN dataset name, or the path of an image folder",
     "data_root": "dataset cache folder (auto: $GENLAB_DATA or ~/.cache/genlab/data)",
@@ -550,7 +552,7 @@ def build_config(
 # What --resume may change: how long, how fast and where a run trains, and how it is watched. Every other
 # setting defines the run (model, loss, data, batches, seed) and is refused on --resume when it differs.
 RESUMABLE = frozenset(
-    {"epochs", "device", "lr", "decay_epochs", "checkpoint_every", "sample_every", "grid_size", "smooth_window", "log_every",
+    {"epochs", "device", "lr", "decay_epochs", "checkpoint_every", "sample_every", "grid_size", "smooth_window", "log_every", "tensorboard",
      "workers", "data_root"}
     | {f.name for f in fields(SpeedOptions)}
     | {f.name for f in fields(ScoreOptions)}

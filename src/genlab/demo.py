@@ -5,14 +5,15 @@ the digits; CycleGAN summer <-> winter on ``seasons`` and cartoon <-> anime on
 ``toonfaces2anime``; the VAE on ``toonfaces``; settings measured by
 benchmarks/bench_quality.py to learn within a few CPU minutes), scores every run
 with the built-in network beside its own real images, and writes ``OUT/index.html``
-and ``OUT/index.md``: per run what was trained (steps, size, preset, wall time),
-its scores, the first and last pictures side by side and the learning curves.
+and ``OUT/index.md``, a comparison page of its runs (as ``genlab runs OUT --html`` writes):
+the runs' curves overlaid, their last grids side by side, and per run what was trained
+(steps, size, preset, wall time), its scores, its first and last pictures, its curves
+and a link to its own report page.
 Re-running it replaces its own earlier output.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import shutil
 import time
@@ -22,6 +23,8 @@ from pathlib import Path
 
 from genlab.config import Config, DCGANConfig, build_config
 from genlab.errors import GenlabError
+from genlab.reporting.compare import Extra, write_comparison
+from genlab.reporting.run_report import summarize
 from genlab.reporting.scores import write_report
 from genlab.scoring import Protocol, collapse_warnings
 from genlab.training.run import train
@@ -201,42 +204,19 @@ INTRO = (
 
 
 def write_index(out: Path, entries: list[DemoEntry], scores: str = "", report_json: Path | None = None) -> Path:
-    rel = lambda p: p.relative_to(out).as_posix()  # noqa: E731
+    """The demo's page: a comparison page of its runs (``genlab runs --html``) with what each trained and its scores."""
     by_run = _scores(report_json) if report_json is not None and report_json.is_file() else {}
-    md = ["# genlab demo", "", INTRO, ""]
-    if scores:
-        md += ["## Scores (`inception_score.txt`)", "", "```", scores.rstrip(), "```", ""]
-    rows = []
-    for entry in entries:
-        trained, scored = entry.trained(), _score_line(*by_run.get(str(entry.run.root), (None, None)))
-        md += [f"## {entry.title}", "", f"Run folder: `{rel(entry.run.root)}`. Trained: {trained}.", ""]
-        md += [f"Scores: {scored}", ""] if scored else []
-        md += [f"![{caption}]({rel(path)})" for caption, path in entry.pictures] + [""]
-        cells = "".join(
-            f'<figure><img src="{html.escape(rel(path))}" alt="{html.escape(caption)}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-            for caption, path in entry.pictures
+    extras = {
+        entry.run.root: Extra(
+            title=entry.title, lines=(f"Trained: {entry.trained()}.",),
+            score=_score_line(*by_run.get(str(entry.run.root), (None, None))), pictures=entry.pictures,
         )
-        rows.append(
-            f"<section><h2>{html.escape(entry.title)}</h2>"
-            f"<p>run folder: <code>{html.escape(rel(entry.run.root))}</code>; trained: {html.escape(trained)}</p>"
-            + (f"<p class='scores'>{html.escape(scored)}</p>" if scored else "")
-            + f'<div class="row">{cells}</div></section>'
-        )
-    (out / "index.md").write_text("\n".join(md))
-    page = out / "index.html"
-    page.write_text(
-        "<!doctype html><html><head><meta charset='utf-8'><title>genlab demo</title><style>"
-        "body{font-family:sans-serif;margin:2em}.row{display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap}"
-        "figure{margin:0}img{height:260px;image-rendering:pixelated}figcaption{font-size:.9em;color:#555;max-width:300px}"
-        ".scores{font-weight:bold}"
-        "</style></head><body><h1>genlab demo</h1>"
-        f"<p>{html.escape(INTRO)}</p>"
-        + (f"<h2>Scores (inception_score.txt)</h2><pre>{html.escape(scores)}</pre>" if scores else "")
-        + "".join(rows)
-        + "</body></html>\n"
+        for entry in entries
+    }
+    return write_comparison(
+        out, [summarize(entry.run) for entry in entries], name="index", title="genlab demo", intro=INTRO,
+        preamble=[("Scores (inception_score.txt)", scores)] if scores else (), extras=extras,
     )
-    return page
 
 
 def run_demo(out: str | Path = "genlab-demo", *, epochs: int | None = None, device: str = "cpu", full: bool = False) -> Path:

@@ -5,6 +5,9 @@
     RUN_DIR/images/              sample grids (fake_image-001.png, ...)
     RUN_DIR/plots/               learning curves (losses.png)
     RUN_DIR/checkpoints/         latest.pt every epoch, epoch-NNNN.pt periodically
+    RUN_DIR/architecture.md      the networks as tables
+    RUN_DIR/report.html, .md     the run's report page, rewritten after every epoch
+    RUN_DIR/diverged.json        only after training stopped on a NaN/inf
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ class RunDir:
     @property
     def plots(self) -> Path:
         return self.root / "plots"
+
+    @property
+    def diverged_path(self) -> Path:
+        """Written when training stops on a NaN/inf (what, where); removed when the run is resumed."""
+        return self.root / "diverged.json"
 
     @property
     def checkpoints(self) -> Path:
@@ -174,7 +182,7 @@ def _formatted(rows: list[dict[str, float]]) -> list[dict[str, Any]]:
     return [{k: (int(v) if k in ("step", "epoch") else f"{v:.6g}") for k, v in row.items()} for row in rows]
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     if pid <= 0:
         return False
     try:
@@ -201,7 +209,7 @@ def training_lock(run: RunDir) -> Iterator[int]:
                 pid = int(lock.read_text().strip() or 0)
             except (OSError, ValueError):
                 pid = 0
-            if _alive(pid) and pid != os.getpid():
+            if alive(pid) and pid != os.getpid():
                 raise GenlabError(
                     f"{run.root} is being trained by another genlab process (PID {pid}); wait for it to finish, or stop it "
                     "and resume once it has"

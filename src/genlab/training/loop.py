@@ -10,6 +10,7 @@ process trains; rank 0 alone shows progress and writes the run folder.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from typing import Any, Protocol
@@ -21,7 +22,9 @@ from tqdm.auto import tqdm
 from genlab import __version__
 from genlab.data.loader import EpochBatches
 from genlab.errors import GenlabError
-from genlab.reporting.writer import background_writes
+from genlab.reporting.run_report import write_run_report
+from genlab.reporting.tensorboard import TensorBoardLog
+from genlab.reporting.writer import background_writes, write
 from genlab.checkpoint import rng_state, save_atomic
 from genlab.run_dir import History, RunDir
 from genlab.training.runtime import broadcast_buffers, current
@@ -65,33 +68,55 @@ def fit(
 
     With an ``evaluator``, scores are computed every few epochs and the checkpoint with the
     lowest ``evaluator.best_metric`` so far (``best`` carried over on resume) is kept as best.pt.
-    Pictures are written on a background thread when the config's ``async_writes`` is on.
+    Pictures, the run's report page and TensorBoard events (config ``tensorboard``) are written on a background
+    thread when the config's ``async_writes`` is on.
     """
-    with background_writes(bool(config.get("async_writes"))):
-        step = start_step
-        main = current().is_main
-        readback = _Readback(int(config.get("log_every") or 1), run, history, main=main)
-        for epoch in range(start_epoch + 1, epochs + 1):
-            started, seen = time.perf_counter(), 0
-            bar = tqdm(
-                batches.epoch(epoch), total=len(batches), desc=f"epoch {epoch}/{epochs}", unit="step", mininterval=0.5, disable=not main
+    main = current().is_main
+    board = TensorBoardLog(run, logged_rows=len(history.rows)) if config.get("tensorboard") and main else None
+    try:
+        with background_writes(bool(config.get("async_writes"))):
+            return _epochs(
+                trainer, batches, run, history, board, config=config, epochs=epochs, checkpoint_every=checkpoint_every,
+                start_epoch=start_epoch, start_step=start_step, evaluator=evaluator, best=best,
             )
-            for batch in bar:  # a tensor of images, or a tuple of them (unpaired A, B)
-                step += 1
-                readback.add(step, epoch, trainer.train_step(batch, step))
-                broadcast_buffers(trainer.models)
-                seen += len(batch[0]) if isinstance(batch, (tuple, list)) else batch.shape[0]
-                if readback.due():
-                    _show(bar, readback.read(), seen / max(time.perf_counter() - started, 1e-9))
-            _show(bar, readback.read(), seen / max(time.perf_counter() - started, 1e-9))  # the epoch's last steps
-            bar.close()
-            trainer.end_epoch(epoch)
-            if main:
-                best = _close_epoch(
-                    trainer, run, history, evaluator, best,
-                    config=config, epoch=epoch, epochs=epochs, step=step, checkpoint_every=checkpoint_every,
-                )
-        return step
+    finally:
+        if board is not None:
+            board.close()
+
+
+def _epochs(
+    trainer: Trainer, batches: EpochBatches, run: RunDir, history: History, board: TensorBoardLog | None, *,
+    config: dict[str, Any], epochs: int, checkpoint_every: int, start_epoch: int, start_step: int,
+    evaluator: Evaluator | None, best: float | None,
+) -> int:
+    step = start_step
+    main = current().is_main
+    readback = _Readback(int(config.get("log_every") or 1), run, history, main=main)
+    for epoch in range(start_epoch + 1, epochs + 1):
+        started, seen = time.perf_counter(), 0
+        bar = tqdm(
+            batches.epoch(epoch), total=len(batches), desc=f"epoch {epoch}/{epochs}", unit="step", mininterval=0.5, disable=not main
+        )
+        for batch in bar:  # a tensor of images, or a tuple of them (unpaired A, B)
+            step += 1
+            readback.add(step, epoch, trainer.train_step(batch, step))
+            broadcast_buffers(trainer.models)
+            seen += len(batch[0]) if isinstance(batch, (tuple, list)) else batch.shape[0]
+            if readback.due():
+                _show(bar, readback.read(), seen / max(time.perf_counter() - started, 1e-9))
+        _show(bar, readback.read(), seen / max(time.perf_counter() - started, 1e-9))  # the epoch's last steps
+        bar.close()
+        trainer.end_epoch(epoch)
+        if main:
+            best = _close_epoch(
+                trainer, run, history, evaluator, best,
+                config=config, epoch=epoch, epochs=epochs, step=step, checkpoint_every=checkpoint_every,
+            )
+            rows, state = list(history.rows), "finished" if epoch == epochs else "running"
+            write(lambda rows=rows, state=state: write_run_report(run, rows=rows, state=state))
+            if board is not None:
+                write(lambda rows=rows, epoch=epoch: board.log_epoch(rows, epoch))
+    return step
 
 
 class _Readback:
@@ -164,8 +189,6 @@ def _stop_if_diverged(numbers: dict[str, float], step: int, epoch: int, run: Run
     bad = {k: v for k, v in numbers.items() if not math.isfinite(v)}
     if not bad:
         return
-    if history is not None:  # rank 0 keeps the rows up to the failure
-        history.flush()
     name, value = next(iter(bad.items()))
     kept = (
         f"the last good checkpoint {run.latest} is intact; resume from it with --resume {run.root} "
@@ -173,4 +196,9 @@ def _stop_if_diverged(numbers: dict[str, float], step: int, epoch: int, run: Run
         if run.latest.exists()
         else "no checkpoint was written yet; start again with a lower learning rate (--lr)"
     )
-    raise GenlabError(f"training stopped: {name} became {value} at step {step} (epoch {epoch}); {kept}")
+    message = f"training stopped: {name} became {value} at step {step} (epoch {epoch}); {kept}"
+    if history is not None:  # rank 0 keeps the rows up to the failure, says where it stopped, and shows it on the page
+        history.flush()
+        run.diverged_path.write_text(json.dumps({"step": step, "epoch": epoch, "column": name, "value": str(value), "message": message}) + "\n")
+        write_run_report(run, rows=list(history.rows), state="diverged")
+    raise GenlabError(message)

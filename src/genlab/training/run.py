@@ -17,6 +17,7 @@ from genlab.data.loader import EpochBatches
 from genlab.data.run_data import image_data, unpaired_data
 from genlab.errors import GenlabError
 from genlab.registry import choose
+from genlab.reporting.tensorboard import require_tensorboard
 from genlab.run_dir import History, RunDir, training_lock
 from genlab.checkpoint import load_checkpoint, set_rng_state
 from genlab.training.collapse import fixed_real_batch
@@ -112,6 +113,8 @@ def train(cfg: Config, out: str | Path, *, quiet: bool = False, verbose: bool = 
     """Train a new run into ``out`` (which must not hold a run already); prints a start and an end summary unless
     ``quiet``, and the full config and architecture tables when ``verbose``."""
     started = time.perf_counter()
+    if cfg.run.tensorboard:
+        require_tensorboard()
     dataset, extra = load_data(cfg)  # fails on bad data before anything is written
     batches = _batches(dataset, cfg)
     trainer = _replica(cfg, extra)
@@ -158,6 +161,8 @@ def _resume(run: RunDir, overrides: dict[str, Any] | None, *, quiet: bool, start
         cfg = resolve(replace(cfg, **resume_changes(cfg, overrides)))  # validated before config.json is rewritten
         if current().is_main:
             save_config(cfg, run.config_path)
+    if cfg.run.tensorboard:
+        require_tensorboard()
     epoch, step = checkpoint["epoch"], checkpoint["step"]
     if epoch >= cfg.run.epochs:
         raise GenlabError(f"{run.root} already finished {epoch} epochs; pass --epochs N (more than {epoch}) to train longer")
@@ -171,6 +176,8 @@ def _resume(run: RunDir, overrides: dict[str, Any] | None, *, quiet: bool, start
     if not quiet and main:
         print(f"genlab: resuming {run.root} at epoch {epoch + 1}/{cfg.run.epochs} (step {step})", flush=True)
     history = History.load(run.history_path, up_to_step=step)
+    if main:
+        run.diverged_path.unlink(missing_ok=True)  # training goes on from the last good checkpoint
     fit(
         trainer, batches, run, history,
         config=config_to_dict(cfg), epochs=cfg.run.epochs, checkpoint_every=cfg.run.checkpoint_every,

@@ -1,0 +1,508 @@
+"""A run's own report: ``RUN_DIR/report.html`` and ``RUN_DIR/report.md``, the page a student hands in.
+
+It assembles what the run folder holds: the resolved config, the preprocessing in words, the
+architecture tables, the learning curves, the sample grids of every epoch (a slider, and a
+first / middle / last strip), translations both ways (CycleGAN), reconstructions, prior samples
+and the held-out negative ELBO (VAE), the scores (training-time IS/KID with the best epoch marked,
+and every ``evaluate`` result found in the folder with its protocol) and a diagnostics section in
+plain words. The training loop rewrites it after every epoch; ``genlab report RUN_DIR --html``
+writes it on demand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from genlab.config import HELP, Config, CycleGANConfig, DCGANConfig, VAEConfig, family_of, flatten
+from genlab.data.builtin import DRAWN_PAIRS, DRAWN_SETS
+from genlab.metrics.diversity import MAX_DUPLICATES, MIN_DIVERSITY
+from genlab.reporting import html as h
+from genlab.run_dir import History, RunDir, alive
+
+# grid file prefix -> what its pictures show
+GRID_KINDS = {
+    "fake_image": "samples of the fixed latent batch",
+    "prior": "samples from the prior p(z) (a fixed batch of z)",
+    "recon": "held-out reconstructions (ground truth left, reconstruction right)",
+    "fakeA2B": "A to B: real A (top), translated to B, translated back to A",
+    "fakeB2A": "B to A: real B (top), translated to A, translated back to B",
+}
+GRID_FILE = re.compile(r"(?P<kind>[A-Za-z0-9_]+)-(?P<epoch>\d{3,})\.png")
+FAMILY_TITLES = {"dcgan": "DCGAN", "vae": "VAE", "cyclegan": "CycleGAN"}
+LOSS_TITLES = {"gan": "GAN", "lsgan": "LSGAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP"}
+# the history columns that say how training goes, per family
+KEY_COLUMNS = {"dcgan": ("g_loss", "d_loss"), "cyclegan": ("g_loss", "d_a_loss", "d_b_loss"), "vae": ("nelbo", "recon", "kl")}
+STATES = ("running", "finished", "stopped early", "diverged", "not started")
+DISCRIMINATOR_WINS = 1e-2  # mean GAN/LSGAN discriminator loss over an epoch below this: the generator gets no gradient
+
+
+def epoch_grids(run: RunDir) -> dict[str, list[tuple[int, Path]]]:
+    """Grid kind -> (epoch, file) in epoch order, for every ``images/KIND-NNN.png`` of the run."""
+    found: dict[str, list[tuple[int, Path]]] = {}
+    if run.images.is_dir():
+        for path in run.images.iterdir():
+            match = GRID_FILE.fullmatch(path.name)
+            if match:
+                found.setdefault(match["kind"], []).append((int(match["epoch"]), path))
+    order = {kind: i for i, kind in enumerate(GRID_KINDS)}
+    return {kind: sorted(found[kind]) for kind in sorted(found, key=lambda k: (order.get(k, len(order)), k))}
+
+
+def evaluations(run: RunDir) -> list[tuple[str, dict[str, Any]]]:
+    """(file name, result) of every ``evaluate`` result saved in the run folder."""
+    results = []
+    for path in sorted(run.root.glob("evaluation*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and "metrics" in data:
+            results.append((path.name, data))
+    return results
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run folder says about its run, read without loading a model."""
+
+    run: RunDir
+    cfg: Config
+    rows: list[dict[str, float]]
+    state: str
+    epochs_done: int
+    diverged: dict[str, Any] | None
+
+    @property
+    def family(self) -> str:
+        return family_of(self.cfg)
+
+    @property
+    def title(self) -> str:
+        what = FAMILY_TITLES[self.family]
+        return f"{what} ({LOSS_TITLES[self.cfg.loss]} loss)" if isinstance(self.cfg, DCGANConfig) else what
+
+    @property
+    def variant(self) -> str:
+        """The loss (DCGAN) and the preset, e.g. ``wgan-gp / assignment``."""
+        loss = f"{self.cfg.loss} / " if isinstance(self.cfg, DCGANConfig) else ""
+        return loss + self.cfg.run.preset
+
+    def column(self, name: str) -> list[tuple[float, float, float]]:
+        """(step, epoch, value) where the column has a finite value."""
+        return [
+            (row["step"], row.get("epoch", 0.0), row[name])
+            for row in self.rows
+            if name in row and math.isfinite(row[name])
+        ]
+
+    @cached_property
+    def last_losses(self) -> dict[str, float]:
+        for row in reversed(self.rows):
+            values = {k: row[k] for k in KEY_COLUMNS[self.family] if k in row}
+            if values:
+                return values
+        return {}
+
+    @cached_property
+    def steps(self) -> int:
+        return int(max((row["step"] for row in self.rows), default=0))
+
+    @cached_property
+    def best_epoch(self) -> int | None:
+        """The epoch of the lowest training-time KID (what best.pt keeps)."""
+        kid = self.column("kid_mean")
+        return int(min(kid, key=lambda r: r[2])[1]) if kid else None
+
+    @cached_property
+    def best(self) -> str:
+        """The best score in a few words ("" when the run has none)."""
+        if self.best_epoch is not None:
+            kid = min(self.column("kid_mean"), key=lambda r: r[2])
+            is_mean = [v for _, e, v in self.column("is_mean") if e == kid[1]]
+            return f"KID {kid[2]:.4g}" + (f" (IS {is_mean[0]:.2f})" if is_mean else "") + f" at epoch {int(kid[1])}"
+        val = self.column("val_nelbo")
+        if val:
+            step, epoch, value = min(val, key=lambda r: r[2])
+            return f"held-out -ELBO {value:.1f} at epoch {int(epoch)}"
+        for _, result in reversed(evaluations(self.run)):
+            if "is_mean" in result["metrics"]:
+                return f"IS {result['metrics']['is_mean']:.2f} ({result['protocol'].get('network', '?')}, evaluate)"
+        return ""
+
+    @cached_property
+    def grids(self) -> dict[str, list[tuple[int, Path]]]:
+        return epoch_grids(self.run)
+
+    def last_grids(self) -> list[tuple[str, Path]]:
+        """(caption, file) of the last grid of each kind."""
+        return [(f"{GRID_KINDS.get(kind, kind)}, epoch {grids[-1][0]}", grids[-1][1]) for kind, grids in self.grids.items()]
+
+
+def summarize(run_dir: str | Path | RunDir, *, rows: list[dict[str, float]] | None = None, state: str | None = None) -> RunSummary:
+    """The summary of a run folder (``rows``: its history when the caller holds it; ``state``: when the caller knows it)."""
+    run = run_dir if isinstance(run_dir, RunDir) else RunDir.open(run_dir)
+    cfg = run.config()
+    if rows is None:
+        rows = History.load(run.history_path, up_to_step=math.inf).rows
+    diverged = None
+    if run.diverged_path.is_file():
+        try:
+            diverged = json.loads(run.diverged_path.read_text())
+        except (OSError, ValueError):
+            diverged = {"message": "training stopped on a NaN or infinite number"}
+    epochs = [int(row["epoch"]) for row in rows if "epoch" in row]
+    done = max(epochs, default=0)
+    if diverged is not None:
+        done = min(done, int(diverged.get("epoch", done + 1)) - 1)
+    if state is None:
+        state = _state(run, cfg, done, diverged)
+    return RunSummary(run, cfg, rows, state, done, diverged)
+
+
+def _state(run: RunDir, cfg: Config, done: int, diverged: dict | None) -> str:
+    lock = run.root / ".lock"
+    if lock.is_file():
+        try:
+            if alive(int(lock.read_text().strip() or 0)):
+                return "running"
+        except (OSError, ValueError):
+            pass
+    if diverged is not None:
+        return "diverged"
+    if done >= cfg.run.epochs:
+        return "finished"
+    return "stopped early" if done else "not started"
+
+
+# ---- preprocessing, schedule and diagnostics in words ----
+
+
+def _source_in_words(cfg: Config) -> str:
+    data, size = cfg.input.data, cfg.image_size
+    if data == "builtin":
+        return f"the built-in handwritten digits (8x8 scans), resized once to {size}x{size} (bilinear, antialiased)"
+    if data == "cifar10":
+        return "the CIFAR-10 training images (32x32)" + ("" if size == 32 else f", resized to {size}x{size} (bilinear, antialiased)")
+    if data in DRAWN_SETS or data in DRAWN_PAIRS:
+        return f"the built-in drawn set {data!r}, drawn at {size}x{size}"
+    return f"the images of {data}"
+
+
+def preprocessing(cfg: Config) -> list[str]:
+    """What happens to an image between the disk and the network, one sentence each."""
+    limit = [f"Only the first {cfg.input.limit:,} images{' of each domain' if isinstance(cfg, CycleGANConfig) else ''} are used."] if cfg.input.limit else []
+    if isinstance(cfg, CycleGANConfig):
+        domains = f" (A: {cfg.domain_a}, B: {cfg.domain_b})" if cfg.domain_a or cfg.domain_b else ""
+        train = {
+            "resize_crop": f"each training image is resized to {cfg.load_size}x{cfg.load_size} and a random {cfg.image_size}x{cfg.image_size} crop is taken",
+            "resize": f"each training image is resized to {cfg.image_size}x{cfg.image_size}",
+            "none": f"training images are used as they are (all {cfg.image_size}x{cfg.image_size})",
+        }[cfg.preprocess]
+        flip = ", then flipped left-right with probability 1/2" if cfg.flip and cfg.preprocess != "none" else " (no flips)"
+        test = "as they are" if cfg.preprocess == "none" else f"resized to {cfg.image_size}x{cfg.image_size}, no crop or flip"
+        return [
+            f"Data: {_source_in_words(cfg)}{domains}, two unpaired domains: each A image meets a B image drawn independently.",
+            *limit,
+            f"Training: {train}{flip}.",
+            f"Test images (translations, scores): {test}.",
+            "Pixels are scaled from [0, 255] to [-1, 1], the range of the generators' Tanh output.",
+        ]
+    sentences = [f"Data: {_source_in_words(cfg)}."]
+    if cfg.input.data not in ("builtin", "cifar10", *DRAWN_SETS):
+        crop = f"a centre square of {cfg.crop_size} pixels" if getattr(cfg, "crop_size", 0) else (
+            f"the centre square of {getattr(cfg, 'crop_fraction', 1.0):g} of the shorter side"
+        )
+        sentences.append(f"Each image: {crop}, resized to {cfg.image_size}x{cfg.image_size} (bicubic), converted to RGB.")
+    sentences += limit
+    if isinstance(cfg, VAEConfig):
+        sentences.append(f"{cfg.holdout:.0%} of the images are held out (a seeded split) for the held-out ELBO and the reconstructions.")
+        sentences.append(
+            f"Pixels in [0, 1] are the targets of the {cfg.likelihood} likelihood"
+            + (f" (sigma {cfg.sigma:g})" if cfg.likelihood == "gaussian" else "")
+            + "; the encoder sees them scaled to [-1, 1]."
+        )
+    else:
+        sentences.append("Pixels are scaled from [0, 255] to [-1, 1], the range of the generator's Tanh output. No augmentation.")
+    return sentences
+
+
+def schedule(cfg: Config) -> str:
+    """The learning-rate schedule in words."""
+    if isinstance(cfg, CycleGANConfig):
+        constant = max(cfg.run.epochs - cfg.decay_epochs, 0)
+        if not cfg.decay_epochs:
+            return f"Learning rate {cfg.lr:g}, constant for all {cfg.run.epochs} epochs."
+        return (
+            f"Learning rate {cfg.lr:g} for the first {constant} epochs, then decayed linearly to 0 over the last "
+            f"{cfg.decay_epochs} (Adam, betas {cfg.beta1:g}, {cfg.beta2:g})."
+        )
+    optimiser = getattr(cfg, "optimizer", "adam")
+    betas = f", betas {cfg.beta1:g}, {cfg.beta2:g}" if optimiser == "adam" and hasattr(cfg, "beta1") else ""
+    return f"Learning rate {cfg.lr:g}, constant ({optimiser}{betas})."
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # ok | warning | problem
+    text: str
+
+
+def _per_epoch_mean(summary: RunSummary, column: str) -> dict[int, float]:
+    sums: dict[int, list[float]] = {}
+    for _, epoch, value in summary.column(column):
+        sums.setdefault(int(epoch), []).append(value)
+    return {epoch: sum(v) / len(v) for epoch, v in sums.items()}
+
+
+def diagnostics(summary: RunSummary) -> list[Finding]:
+    """What the numbers say, in plain words: divergence, a winning discriminator, collapse, falling scores, schedule."""
+    cfg, found = summary.cfg, []
+    if summary.diverged is not None:
+        found.append(Finding("problem", f"Training diverged: {summary.diverged.get('message', 'a NaN or infinite number')}"))
+    state = {
+        "running": f"Training is running: {summary.epochs_done} of {cfg.run.epochs} epochs done.",
+        "finished": f"Training finished all {cfg.run.epochs} epochs ({summary.steps:,} steps).",
+        "stopped early": f"Training stopped after {summary.epochs_done} of {cfg.run.epochs} epochs; continue it with "
+        f"genlab train --resume {summary.run.root}.",
+        "not started": "No epoch has finished yet.",
+    }.get(summary.state)
+    if state:
+        found.append(Finding("ok" if summary.state in ("running", "finished") else "warning", state))
+    if isinstance(cfg, DCGANConfig) and cfg.loss in ("gan", "lsgan"):
+        won = [e for e, mean in sorted(_per_epoch_mean(summary, "d_loss").items()) if mean < DISCRIMINATOR_WINS]
+        if won:
+            found.append(Finding(
+                "warning",
+                f"The discriminator wins: its loss sat near 0 (mean below {DISCRIMINATOR_WINS:g}) in epoch"
+                f"{'s' if len(won) > 1 else ''} {_epochs(won)}, so the generator got almost no gradient there.",
+            ))
+        elif summary.column("d_loss"):
+            found.append(Finding("ok", "The discriminator never won outright: its loss stayed away from 0 in every epoch."))
+    if isinstance(cfg, DCGANConfig) and cfg.loss in ("wgan", "wgan-gp"):
+        critic = _per_epoch_mean(summary, "d_loss")
+        if critic:
+            last = max(critic)
+            found.append(Finding(
+                "ok",
+                f"The critic's estimate of the Wasserstein distance (minus its loss) was {-critic[last]:.3g} in epoch {last}"
+                + (f" against {-critic[min(critic)]:.3g} in epoch {min(critic)}" if len(critic) > 1 else "")
+                + "; it shrinks as the samples approach the data.",
+            ))
+    found += _collapse_findings(summary)
+    scores = [v for _, _, v in summary.column("is_mean")]
+    falling = [i for i in range(3, len(scores)) if all(a > b for a, b in zip(scores[i - 3 : i + 1], scores[i - 2 : i + 1]))]
+    if falling:
+        found.append(Finding("warning", "The Inception Score fell for 3 evaluations in a row: a sign of mode collapse; best.pt keeps the best epoch."))
+    if summary.best_epoch is not None:
+        found.append(Finding("ok", f"The lowest KID during training came at epoch {summary.best_epoch} (checkpoints/best.pt)."))
+    found.append(Finding("ok", schedule(cfg)))
+    return found
+
+
+def _collapse_findings(summary: RunSummary) -> list[Finding]:
+    diversity = {int(e): v for _, e, v in summary.column("diversity")}
+    duplicates = {int(e): v for _, e, v in summary.column("duplicates")}
+    if not diversity:
+        return []
+    collapsed = [e for e in sorted(diversity) if diversity[e] < MIN_DIVERSITY or duplicates.get(e, 0.0) > MAX_DUPLICATES]
+    last = max(diversity)
+    numbers = f"diversity {diversity[last]:.2f} of the real images' and {duplicates.get(last, 0.0):.0%} near-duplicates in epoch {last}"
+    if not collapsed:
+        return [Finding("ok", f"No sign of mode collapse: the samples stayed varied ({numbers}).")]
+    if last in collapsed:
+        return [Finding(
+            "problem",
+            f"The samples look collapsed (flat, or one image repeated) in epoch{'s' if len(collapsed) > 1 else ''} {_epochs(collapsed)}: "
+            f"{numbers} (collapse below {MIN_DIVERSITY} or above {MAX_DUPLICATES:.0%}). Look at the grids; try more steps, "
+            "another loss or another preset.",
+        )]
+    return [Finding(
+        "warning",
+        f"The samples looked collapsed in epoch{'s' if len(collapsed) > 1 else ''} {_epochs(collapsed)} and recovered: {numbers}.",
+    )]
+
+
+def _epochs(epochs: list[int]) -> str:
+    """1-4, 7, 9-10"""
+    spans: list[list[int]] = []
+    for e in epochs:
+        if spans and e == spans[-1][1] + 1:
+            spans[-1][1] = e
+        else:
+            spans.append([e, e])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+# ---- the page ----
+
+
+def _strip(grids: list[tuple[int, Path]]) -> list[tuple[int, Path]]:
+    """First, middle and last (fewer when there are fewer)."""
+    picks = sorted({0, (len(grids) - 1) // 2, len(grids) - 1})
+    return [grids[i] for i in picks]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _score_rows(summary: RunSummary) -> tuple[list[list[str]], int | None]:
+    by_epoch: dict[int, dict[str, float]] = {}
+    for name in ("is_mean", "is_std", "kid_mean", "kid_std"):
+        for _, epoch, value in summary.column(name):
+            by_epoch.setdefault(int(epoch), {})[name] = value
+    rows, marked = [], None
+    for i, (epoch, s) in enumerate(sorted(by_epoch.items())):
+        best = epoch == summary.best_epoch
+        marked = i if best else marked
+        rows.append([
+            str(epoch),
+            f"{s['is_mean']:.3f} ± {s.get('is_std', 0.0):.3f}" if "is_mean" in s else "",
+            f"{s['kid_mean']:.4g} ± {s.get('kid_std', 0.0):.2g}" if "kid_mean" in s else "",
+            "best (best.pt)" if best else "",
+        ])
+    return rows, marked
+
+
+def _elbo_rows(summary: RunSummary) -> list[list[str]]:
+    by_epoch: dict[int, dict[str, float]] = {}
+    for name in ("val_nelbo", "val_recon", "val_kl"):
+        for _, epoch, value in summary.column(name):
+            by_epoch.setdefault(int(epoch), {})[name] = value
+    train = _per_epoch_mean(summary, "nelbo")
+    return [
+        [str(e), _fmt(train[e]) if e in train else "", _fmt(s.get("val_nelbo", math.nan)), _fmt(s.get("val_recon", math.nan)), _fmt(s.get("val_kl", math.nan))]
+        for e, s in sorted(by_epoch.items())
+    ]
+
+
+def _evaluation_rows(summary: RunSummary) -> list[list[str]]:
+    rows = []
+    for name, result in evaluations(summary.run):
+        m, p = result["metrics"], result.get("protocol", {})
+        scores = []
+        if "is_mean" in m:
+            scores.append(f"IS {m['is_mean']:.3f} ± {m.get('is_std', 0.0):.3f}")
+        if "fid" in m:
+            scores.append(f"FID {m['fid']:.3f}")
+        if "kid_mean" in m:
+            scores.append(f"KID {m['kid_mean']:.4g} ± {m.get('kid_std', 0.0):.2g}")
+        protocol = ", ".join(f"{k} {p[k]}" for k in ("network", "n", "splits", "checkpoint", "reference") if k in p)
+        rows.append([name, "; ".join(scores), protocol])
+    return rows
+
+
+def _reference(cfg: Config) -> str:
+    """The real images the training-time KID compares with."""
+    from genlab.scoring import training_reference
+
+    if cfg.scores.eval_reference != "auto":
+        return cfg.scores.eval_reference
+    return "the real test images of A" if isinstance(cfg, CycleGANConfig) else training_reference(cfg)
+
+
+def _config_rows(cfg: Config) -> list[list[str]]:
+    return [[name, str(value), HELP.get(name, "")] for name, value in {"family": family_of(cfg), **flatten(cfg)}.items()]
+
+
+def _plots(run: RunDir) -> list[Path]:
+    order = ["losses.png", "elbo.png", "scores.png", "collapse.png"]
+    found = sorted(run.plots.glob("*.png"), key=lambda p: (order.index(p.name) if p.name in order else len(order), p.name)) if run.plots.is_dir() else []
+    return found
+
+
+def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float]] | None = None, state: str | None = None) -> Path:
+    """Write ``report.html`` and ``report.md`` into the run folder; returns the HTML page."""
+    summary = summarize(run_dir, rows=rows, state=state)
+    run, cfg = summary.run, summary.cfg
+    rel = lambda p: h.relative(p, run.root)  # noqa: E731
+    findings = diagnostics(summary)
+    architecture = (run.root / "architecture.md").read_text() if (run.root / "architecture.md").is_file() else ""
+    scores, best_row = _score_rows(summary)
+    elbo = _elbo_rows(summary)
+    evaluated = _evaluation_rows(summary)
+    config_rows = _config_rows(cfg)
+    head = (
+        f"{summary.title} on {cfg.input.data}, {cfg.image_size}x{cfg.image_size}, preset {cfg.run.preset}: "
+        f"{summary.state}, {summary.epochs_done} of {cfg.run.epochs} epochs, {summary.steps:,} steps"
+    )
+    losses = ", ".join(f"{k} {_fmt(v)}" for k, v in summary.last_losses.items())
+
+    body = [f"<h1>{h.escape(summary.title)}</h1>", f"<p>{h.escape(head)}.", f" Last: {h.escape(losses)}." if losses else "",
+            f" Best: {h.escape(summary.best)}." if summary.best else "", "</p>",
+            f"<p>run folder <code>{h.escape(str(run.root))}</code>; numbers in <a href='history.csv'>history.csv</a>, "
+            "settings in <a href='config.json'>config.json</a></p>"]
+    md = [f"# {summary.title}", "", head + "." + (f" Last: {losses}." if losses else "") + (f" Best: {summary.best}." if summary.best else ""), ""]
+
+    body.append("<h2>Diagnostics</h2><ul>" + "".join(f"<li class='{f.level}'>{h.escape(f.text)}</li>" for f in findings) + "</ul>")
+    md += ["## Diagnostics", ""] + [f"- {'**' + f.level + ':** ' if f.level != 'ok' else ''}{f.text}" for f in findings] + [""]
+
+    body.append("<h2>Preprocessing</h2>" + "".join(f"<p>{h.escape(s)}</p>" for s in preprocessing(cfg)))
+    md += ["## Preprocessing", "", *[s for s in preprocessing(cfg)], ""]
+
+    plots = _plots(run)
+    if plots:
+        body.append(
+            "<h2>Learning curves</h2><p>Raw values faint, moving average bold (window "
+            f"{cfg.run.smooth_window} steps){'; the generators summed' if isinstance(cfg, CycleGANConfig) else ''}.</p>"
+            + "".join(h.figure(rel(p), rel(p), kind="curve") for p in plots)
+        )
+        md += ["## Learning curves", "", *[f"![{p.stem}]({rel(p)})" for p in plots], ""]
+
+    if summary.grids:
+        body.append("<h2>Pictures by epoch</h2>")
+        md += ["## Pictures by epoch", ""]
+    for kind, grids in summary.grids.items():
+        caption = GRID_KINDS.get(kind, kind)
+        strip = _strip(grids)
+        body.append(
+            f"<h3>{h.escape(caption)}</h3>"
+            + "<div class='row'>" + "".join(h.figure(rel(p), f"epoch {e}") for e, p in strip) + "</div>"
+            + f"<p>Any epoch ({len(grids)} grids):</p>" + h.slider(kind, [(e, rel(p)) for e, p in grids])
+            + f"<details><summary>every {kind} grid</summary><p>"
+            + " ".join(f"<a href='{h.escape(rel(p))}'>epoch {e}</a>" for e, p in grids) + "</p></details>"
+        )
+        md += [f"### {caption}", "", *[f"![epoch {e}]({rel(p)})" for e, p in strip], "",
+               "Every epoch: " + ", ".join(f"[{e}]({rel(p)})" for e, p in grids), ""]
+
+    if scores or elbo or evaluated:
+        body.append("<h2>Scores</h2>")
+        md += ["## Scores", ""]
+    if scores:
+        headers = ["epoch", "Inception Score", f"KID vs {_reference(cfg)}", ""]
+        body.append(f"<p>During training ({cfg.scores.eval_network} network, {cfg.scores.eval_n:,} images every {cfg.scores.eval_every} epochs):</p>"
+                    + h.table(headers, scores, numeric=(1, 2), marked=[best_row] if best_row is not None else []))
+        md += h.markdown_table(headers, scores) + [""]
+    if elbo:
+        headers = ["epoch", "train -ELBO (mean)", "held-out -ELBO", "held-out reconstruction", "held-out KL"]
+        body.append("<p>Negative ELBO in nats per image (lower is better):</p>" + h.table(headers, elbo, numeric=(1, 2, 3, 4)))
+        md += h.markdown_table(headers, elbo) + [""]
+    if evaluated:
+        headers = ["file", "scores", "protocol"]
+        body.append("<p>Results of <code>genlab evaluate</code> in this folder:</p>" + h.table(headers, evaluated))
+        md += h.markdown_table(headers, evaluated) + [""]
+
+    if architecture:
+        body.append("<h2>Architecture</h2>" + h.markdown_tables(architecture))
+        md += ["## Architecture", "", architecture.replace("### ", "### "), ""]
+
+    body.append("<h2>Config</h2>" + h.table(["setting", "value", "meaning"], config_rows))
+    md += ["## Config", "", *h.markdown_table(["setting", "value", "meaning"], config_rows), ""]
+
+    page = run.root / "report.html"
+    _write_text(page, h.page(f"{summary.title}: {run.root.name}", body, slider=bool(summary.grids)))
+    _write_text(run.root / "report.md", "\n".join(md))
+    return page
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Replace ``path`` whole (a reader never sees half a page)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

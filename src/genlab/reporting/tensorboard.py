@@ -1,0 +1,62 @@
+"""TensorBoard logging (``--tensorboard``, the ``genlab[tensorboard]`` extra): every history column as a scalar and
+each epoch's grids as images, under ``RUN_DIR/tensorboard/``, written by rank 0 only.
+
+View with ``tensorboard --logdir RUN_DIR/tensorboard`` (or a folder of runs).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from genlab.errors import GenlabError
+from genlab.reporting.run_report import GRID_FILE
+from genlab.run_dir import RunDir
+
+MISSING = "--tensorboard needs the tensorboard package; install it with: pip install 'genlab[tensorboard]'"
+
+
+def require_tensorboard() -> None:
+    """One line naming the extra when the package is missing (checked before a run starts)."""
+    try:
+        import tensorboard  # noqa: F401
+        from torch.utils.tensorboard import SummaryWriter  # noqa: F401
+    except ImportError:
+        raise GenlabError(MISSING) from None
+
+
+class TensorBoardLog:
+    def __init__(self, run: RunDir, *, logged_rows: int = 0) -> None:
+        require_tensorboard()
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.run = run
+        self.writer: Any = SummaryWriter(log_dir=str(run.root / "tensorboard"))
+        self.logged = logged_rows  # history rows already in TensorBoard (a resumed run's earlier rows)
+
+    def log_epoch(self, rows: list[dict[str, float]], epoch: int) -> None:
+        """The rows not logged yet as scalars at their steps, and the grids of ``epoch`` as images at its last step."""
+        for row in rows[self.logged :]:
+            step = int(row["step"])
+            for name, value in row.items():
+                if name not in ("step", "epoch") and math.isfinite(value):
+                    self.writer.add_scalar(name, value, step)
+        self.logged = len(rows)
+        step = int(rows[-1]["step"]) if rows else 0
+        for path in sorted(self.run.images.glob(f"*-{epoch:03d}.png")):
+            match = GRID_FILE.fullmatch(path.name)
+            if match:
+                self.writer.add_image(f"images/{match['kind']}", _pixels(path), step, dataformats="HWC")
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
