@@ -19,7 +19,7 @@ STYLE = (
     "table{border-collapse:collapse;margin:.6em 0;font-size:.92em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
     "th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}tr.best td{background:#e8f6e8;font-weight:bold}"
     ".row{display:flex;gap:1.5em;align-items:flex-start;flex-wrap:wrap}figure{margin:0}"
-    "img.grid{height:260px;image-rendering:pixelated}img.curve{max-width:100%}"
+    "img.grid{height:260px;width:auto;max-width:100%;object-fit:contain;image-rendering:pixelated}img.curve{max-width:100%}"
     "figcaption{font-size:.9em;color:#555;max-width:340px}"
     ".ok{color:#1b6e1b}.warning{color:#a35a00;font-weight:bold}.problem{color:#b00020;font-weight:bold}"
     ".scores{font-weight:bold}code{background:#f6f6f6;padding:0 .2em}details{margin:.4em 0}"
@@ -90,7 +90,7 @@ def markdown_tables(text: str) -> str:
     while i < len(lines):
         line = lines[i].strip()
         if line.startswith("#"):
-            level = min(len(line) - len(line.lstrip("#")) + 1, 6)
+            level = min(len(line) - len(line.lstrip("#")), 6)
             out.append(f"<h{level}>{_inline(line.lstrip('#').strip())}</h{level}>")
         elif line.startswith("|"):
             block = []
