@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
         family.add_argument("--out", metavar="RUN_DIR", help="the new run folder (required)")
         family.add_argument("--config", metavar="FILE.toml", help="settings from a TOML file (flags win)")
         family.add_argument("--verbose", action="store_true", help="also print the full config and the architecture tables")
+        if name == "dcgan":
+            family.add_argument(
+                "--seeds", metavar="S,S,...", help="a sweep: train every --loss (comma-separated) with every seed in one process, "
+                "one run folder each (OUT/LOSS-sSEED); runs of one loss are trained as one stacked model",
+            )
         _add_config_flags(family, config_cls)
 
     sample = commands.add_parser("sample", help="draw samples from a trained generator")
@@ -174,12 +179,25 @@ def _train(args: argparse.Namespace) -> None:
         _check_resume_family(args)
     if args.family and not args.resume and not args.out:
         raise GenlabError(f"give the new run's folder: genlab train {args.family} --out RUN_DIR ...")
+    losses, seeds = _sweep(args)
     if args.family and not args.resume:  # every setting checked before torch is imported: usage errors answer at once
-        cfg = build_config(args.family, config_file=args.config, overrides=_overrides(args, FAMILIES[args.family][0]), resolved=False)
+        overrides = _overrides(args, FAMILIES[args.family][0])
+        overrides.update({"loss": losses[0]} if losses else {})
+        cfg = build_config(args.family, config_file=args.config, overrides=overrides, resolved=False)
+        for loss in losses:
+            build_config(args.family, config_file=args.config, overrides={**overrides, "loss": loss}, resolved=False)
     from genlab.training.run import resume, train
     from genlab.training.runtime import init_from_environment, shutdown
 
-    if args.resume:
+    from genlab.training.sweep import is_sweep, resume_sweep, train_sweep
+
+    if args.resume and is_sweep(args.resume):
+        given = _overrides(args, FAMILIES[args.family][0]) if args.family else {}
+        given.update({k: v for k, v in {"epochs": args.resume_epochs, "lr": args.resume_lr}.items() if v is not None})
+        if args.resume_device:
+            given["device"] = resolve_device(args.resume_device)
+        resume_sweep(args.resume, given)
+    elif args.resume:
         given = _overrides(args, FAMILIES[args.family][0]) if args.family else {}
         given.update({k: v for k, v in {"epochs": args.resume_epochs, "lr": args.resume_lr}.items() if v is not None})
         asked_device = args.resume_device or given.get("device")
@@ -191,10 +209,30 @@ def _train(args: argparse.Namespace) -> None:
         cfg = resolve(cfg)
         _, device = init_from_environment(cfg.run.device)
         cfg = replace(cfg, device=device)
-        train(cfg, args.out, verbose=args.verbose)
+        if losses:
+            train_sweep(cfg, losses, seeds or [cfg.run.seed], args.out)
+        else:
+            train(cfg, args.out, verbose=args.verbose)
     else:
         raise GenlabError(f"name a model family to train ({', '.join(FAMILIES)}) or give --resume RUN_DIR")
     shutdown()
+
+
+def _sweep(args: argparse.Namespace) -> tuple[list[str], list[int]]:
+    """``--loss a,b`` and ``--seeds 0,1,2`` of a DCGAN sweep: ([], []) for an ordinary run."""
+    loss, seeds = getattr(args, "loss", None), getattr(args, "seeds", None)
+    if args.resume or args.family != "dcgan" or (seeds is None and (loss is None or "," not in loss)):
+        return [], []
+    losses = [part.strip() for part in (loss or "gan").split(",") if part.strip()]
+    try:
+        seed_list = [int(part) for part in (seeds or "").split(",") if part.strip()]
+    except ValueError:
+        raise GenlabError(f"--seeds takes whole numbers separated by commas, e.g. --seeds 0,1,2 (got {seeds!r})") from None
+    if seeds is not None and not seed_list:
+        raise GenlabError("--seeds names no seed; give e.g. --seeds 0,1,2")
+    if "seed" in vars(args) and seed_list:
+        raise GenlabError("give either --seed (one run) or --seeds (a sweep), not both")
+    return losses, seed_list
 
 
 def _check_resume_family(args: argparse.Namespace) -> None:

@@ -22,7 +22,7 @@ STYLE = (
     "img.grid{height:260px;width:auto;max-width:100%;object-fit:contain;image-rendering:pixelated}img.curve{max-width:100%}"
     "figcaption{font-size:.9em;color:#555;max-width:340px}"
     ".ok{color:#1b6e1b}.warning{color:#a35a00;font-weight:bold}.problem{color:#b00020;font-weight:bold}"
-    ".scores{font-weight:bold}code{background:#f6f6f6;padding:0 .2em}details{margin:.4em 0}"
+    ".scores{font-weight:bold}pre{overflow-x:auto;background:#f8f8f8;padding:.5em}code{background:#f6f6f6;padding:0 .2em}details{margin:.4em 0}"
     "@media print{input[type=range]{display:none}h2{page-break-after:avoid}figure{page-break-inside:avoid}}"
 )
 

@@ -285,14 +285,15 @@ def diagnostics(summary: RunSummary) -> list[Finding]:
         elif summary.column("d_loss"):
             found.append(Finding("ok", "The discriminator never won outright: its loss stayed away from 0 in every epoch."))
     if isinstance(cfg, DCGANConfig) and cfg.loss in ("wgan", "wgan-gp"):
-        critic = _per_epoch_mean(summary, "d_loss")
-        if critic:
-            last = max(critic)
+        real, fake = _per_epoch_mean(summary, "d_real"), _per_epoch_mean(summary, "d_fake")
+        distance = {e: real[e] - fake[e] for e in real if e in fake}  # E[D(x)] - E[D(G(z))], the penalty left out
+        if distance:
+            first, last = min(distance), max(distance)
             found.append(Finding(
                 "ok",
-                f"The critic's estimate of the Wasserstein distance (minus its loss) was {-critic[last]:.3g} in epoch {last}"
-                + (f" against {-critic[min(critic)]:.3g} in epoch {min(critic)}" if len(critic) > 1 else "")
-                + "; it shrinks as the samples approach the data.",
+                f"The critic's estimate of the Wasserstein distance, E[D(x)] - E[D(G(z))], was {distance[last]:.3g} in epoch {last}"
+                + (f" against {distance[first]:.3g} in epoch {first}" if last != first else "")
+                + "; it falls as the samples approach the data (its scale is the critic's own).",
             ))
     found += _collapse_findings(summary)
     scores = [v for _, _, v in summary.column("is_mean")]
@@ -321,6 +322,12 @@ def _collapse_findings(summary: RunSummary) -> list[Finding]:
             f"The samples look collapsed (flat, or one image repeated) in epoch{'s' if len(collapsed) > 1 else ''} {_epochs(collapsed)}: "
             f"{numbers} (collapse below {MIN_DIVERSITY} or above {MAX_DUPLICATES:.0%}). Look at the grids; try more steps, "
             "another loss or another preset.",
+        )]
+    if collapsed == list(range(min(diversity), min(diversity) + len(collapsed))) and collapsed[0] == min(diversity):
+        return [Finding(  # every model starts out flat
+            "ok",
+            f"The samples were flat at the start (epoch{'s' if len(collapsed) > 1 else ''} {_epochs(collapsed)}), as every model's "
+            f"are, then became varied and stayed so: {numbers}.",
         )]
     return [Finding(
         "warning",

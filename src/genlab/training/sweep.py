@@ -1,0 +1,379 @@
+"""Many DCGAN runs trained as one: ``genlab train dcgan --loss gan,lsgan --seeds 0,1,2 --out runs/sweep``.
+
+Every (loss, seed) is an ordinary run folder (``runs/sweep/gan-s0/``, ...), resumable and scorable on its own
+exactly as if trained alone. The runs that share a loss are one stacked model: their parameters and BatchNorm
+buffers are stacked along a new first dimension (``torch.func.stack_module_state``) and every network is called
+once for all of them (``torch.func.vmap`` over ``functional_call``), so K seeds cost one launch sequence. One
+optimiser over the stacked parameters is K optimisers (Adam, RMSprop and the WGAN clipping act element by
+element); each member's modules hold views of the stacked tensors, so its pictures, scores and checkpoints
+read its own weights with no copy. Runs of different losses interleave step by step.
+
+What each member draws is its own: its batches (ordered by its seed), its z and its gradient-penalty
+interpolation weights (from its own generator, in the order a single run draws them). So a member's
+weights after N steps equal a run trained alone, to float tolerance (the stacked convolutions add in
+another order). ``RUN/sweep.json`` lists the members; ``genlab train --resume RUN`` continues them all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, stack_module_state, vmap
+from tqdm.auto import tqdm
+
+from genlab.checkpoint import load_checkpoint, set_rng_state
+from genlab.config import DCGANConfig, config_to_dict, replace
+from genlab.data.images import InMemoryImages
+from genlab.data.loader import EpochBatches
+from genlab.data.run_data import image_data
+from genlab.errors import GenlabError
+from genlab.reporting.run_report import write_run_report
+from genlab.reporting.writer import background_writes, write
+from genlab.run_dir import History, RunDir, training_lock
+from genlab.training.collapse import fixed_real_batch
+from genlab.training.dcgan import DCGANTrainer, make_optimizer
+from genlab.training.evaluation import TrainingEvaluator
+from genlab.training.loop import _close_epoch, _Readback, _show
+from genlab.training.runtime import autocast, current
+
+SWEEP_FILE = "sweep.json"
+
+
+def member_name(loss: str, seed: int) -> str:
+    return f"{loss}-s{seed}"
+
+
+def sweep_configs(base: DCGANConfig, losses: list[str], seeds: list[int]) -> list[DCGANConfig]:
+    """One config per (loss, seed), losses outermost; everything else is the base config's."""
+    if len(set(losses)) != len(losses) or len(set(seeds)) != len(seeds):
+        raise GenlabError(f"a sweep lists each loss and each seed once (got --loss {','.join(losses)} --seeds {','.join(map(str, seeds))})")
+    return [replace(base, loss=loss, seed=seed) for loss in losses for seed in seeds]
+
+
+class _Stacked:
+    """K copies of one network as stacked tensors, called once for all K; members' modules hold views."""
+
+    def __init__(self, modules: list[nn.Module]) -> None:
+        self.params, self.buffers = stack_module_state(modules)
+        self.params = {name: nn.Parameter(p.detach()) for name, p in self.params.items()}
+        self.base = copy.deepcopy(modules[0]).to("meta")
+        for k, module in enumerate(modules):  # every member reads (and the loop writes) the stacked storage
+            for name, stacked in self.params.items():
+                _set(module, name, nn.Parameter(stacked.data[k], requires_grad=stacked.requires_grad))
+            for name, stacked in self.buffers.items():
+                _set(module, name, stacked[k])
+        self._call = vmap(self._one, in_dims=(0, 0, 0), randomness="error")
+
+    def _one(self, params: dict[str, Tensor], buffers: dict[str, Tensor], x: Tensor) -> Tensor:
+        return functional_call(self.base, (params, buffers), (x,))
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """x: (K, batch, ...) -> (K, batch, ...), member k's network on x[k]."""
+        return self._call(self.params, self.buffers, x)
+
+    def train(self) -> None:
+        self.base.train()
+
+
+def _set(module: nn.Module, name: str, value: Tensor) -> None:
+    owner_name, _, attribute = name.rpartition(".")
+    owner = module.get_submodule(owner_name) if owner_name else module
+    if isinstance(value, nn.Parameter):
+        owner._parameters[attribute] = value
+    else:
+        owner._buffers[attribute] = value
+
+
+def _slice_optimizer(state: dict[str, Any], k: int) -> dict[str, Any]:
+    """Member k's optimiser state in the form its own optimiser writes (stacked tensors cut at k)."""
+    per_param = {
+        index: {key: (value[k].clone() if torch.is_tensor(value) and value.dim() > 0 else value) for key, value in entries.items()}
+        for index, entries in state["state"].items()
+    }
+    return {"state": per_param, "param_groups": copy.deepcopy(state["param_groups"])}
+
+
+def _stack_optimizer(states: list[dict[str, Any]]) -> dict[str, Any]:
+    first = states[0]
+    stacked = {
+        index: {
+            key: (torch.stack([s["state"][index][key] for s in states]) if torch.is_tensor(value) and value.dim() > 0 else value)
+            for key, value in entries.items()
+        }
+        for index, entries in first["state"].items()
+    }
+    return {"state": stacked, "param_groups": copy.deepcopy(first["param_groups"])}
+
+
+class LossGroup:
+    """The members of one loss, trained as one stacked model."""
+
+    def __init__(self, members: list[DCGANTrainer]) -> None:
+        self.members = members
+        self.cfg = cfg = members[0].cfg
+        self.loss = members[0].loss
+        self.device = members[0].device
+        self.gen = _Stacked([m.gen for m in members])
+        self.disc = _Stacked([m.disc for m in members])
+        self.opt_g = make_optimizer(self.gen.params.values(), cfg)
+        self.opt_d = make_optimizer(self.disc.params.values(), cfg)
+        self._d_loss = vmap(self.loss.discriminator_loss)
+        self._g_loss = vmap(self.loss.generator_loss)
+
+    def load_optimizers(self) -> None:
+        """The stacked optimisers from the members' own (after the members were loaded from checkpoints)."""
+        self.opt_g.load_state_dict(_stack_optimizer([m.opt_g.state_dict() for m in self.members]))
+        self.opt_d.load_state_dict(_stack_optimizer([m.opt_d.state_dict() for m in self.members]))
+        for optimizer in (self.opt_g, self.opt_d):
+            for group in optimizer.param_groups:
+                group["lr"] = self.cfg.lr
+
+    def member_state(self, k: int) -> dict[str, Any]:
+        """Member k's checkpoint, as its own trainer would write it."""
+        state = self.members[k].state_dict()
+        state["models"] = {name: {key: value.clone() for key, value in sd.items()} for name, sd in state["models"].items()}
+        state["optimizers"] = {
+            "generator": _slice_optimizer(self.opt_g.state_dict(), k),
+            "discriminator": _slice_optimizer(self.opt_d.state_dict(), k),
+        }
+        return state
+
+    def train_step(self, batches: list[Tensor], step: int) -> list[dict[str, Tensor]]:
+        """One step of every member (each on its own batch): the single run's step, for all K at once."""
+        cfg, loss = self.cfg, self.loss
+        self.gen.train()
+        self.disc.train()
+        real = torch.stack([b.to(self.device, non_blocking=True) for b in batches]).float().div_(127.5).sub_(1.0)
+        z = torch.stack([torch.randn(b.shape[0], cfg.z_dim, 1, 1, device=self.device, generator=m.noise) for b, m in zip(batches, self.members)])
+        update_g = step % cfg.n_critic == 0
+        with torch.set_grad_enabled(update_g), autocast(cfg):
+            fake = self.gen(z)
+        with autocast(cfg):
+            real_logits = self.disc(real)
+            fake_logits = self.disc(fake.detach())
+            d_loss = self._d_loss(real_logits.float(), fake_logits.float())  # (K,)
+        dims = tuple(range(1, real_logits.dim()))
+        out: dict[str, Tensor] = {"d_real": real_logits.detach().mean(dims), "d_fake": fake_logits.detach().mean(dims)}
+        if loss.uses_gradient_penalty:
+            penalty = self._gradient_penalty(real, fake)
+            out["gp"] = penalty.detach()
+            d_loss = d_loss + cfg.gp_weight * penalty
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.sum().backward()  # members are independent: each stacked slice gets its own member's gradient
+        self.opt_d.step()
+        if loss.clips_weights:
+            with torch.no_grad():
+                for p in self.disc.params.values():
+                    p.clamp_(-cfg.clip_value, cfg.clip_value)
+        out["d_loss"] = d_loss.detach()
+        if update_g:
+            with autocast(cfg):
+                g_loss = self._g_loss(self.disc(fake).float())
+            self.opt_g.zero_grad(set_to_none=True)
+            g_loss.sum().backward()
+            self.opt_g.step()
+            out["g_loss"] = g_loss.detach()
+        return [{name: value[k] for name, value in out.items()} for k in range(len(self.members))]
+
+    def _gradient_penalty(self, real: Tensor, fake: Tensor) -> Tensor:
+        """Each member's WGAN-GP penalty (K,), its interpolation weights drawn from its own generator."""
+        shape = (real.shape[1],) + (1,) * (real.dim() - 2)
+        eps = torch.stack([torch.rand(shape, generator=m.noise, device=self.device) for m in self.members])
+        with torch.autocast(self.device.type, enabled=False):
+            xhat = (eps * real.detach().float() + (1 - eps) * fake.detach().float()).requires_grad_(True)
+            scores = self.disc(xhat).float()
+            (grad,) = torch.autograd.grad(scores.sum(), xhat, create_graph=True)
+            return (grad.flatten(2).norm(2, dim=2) - 1).square().mean(1)
+
+
+@dataclass
+class Member:
+    cfg: DCGANConfig
+    run: RunDir
+    history: History
+    readback: _Readback
+    evaluator: TrainingEvaluator | None
+    best: float | None
+    group: LossGroup
+    index: int
+    batches: EpochBatches
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.group.member_state(self.index)
+
+    def report(self, epoch: int, run: RunDir, history: History) -> None:
+        self.group.members[self.index].report(epoch, run, history)
+
+    @property
+    def model(self) -> Any:
+        return self.group.members[self.index].model
+
+
+def _check_same_shape(configs: list[DCGANConfig]) -> None:
+    first = config_to_dict(configs[0])
+    for cfg in configs[1:]:
+        differing = sorted(k for k, v in config_to_dict(cfg).items() if v != first[k] and k not in ("loss", "seed"))
+        if differing:
+            raise GenlabError(f"the runs of a sweep differ only in loss and seed; they differ in {', '.join(differing)}")
+
+
+def train_sweep(base: DCGANConfig, losses: list[str], seeds: list[int], out: str | Path, *, quiet: bool = False) -> list[RunDir]:
+    """Train every (loss, seed) into ``out/LOSS-sSEED`` as one process; returns the run folders."""
+    if current().distributed:
+        raise GenlabError("a sweep trains in one process; run it without torchrun")
+    if base.speed.compile:
+        raise GenlabError("a sweep calls its stacked networks through torch.func; leave out --compile")
+    base = replace(base, channels_last=False)  # the stacked networks see 5-d inputs: no NHWC layout
+    configs = sweep_configs(base, losses, seeds)
+    out = Path(out).expanduser()
+    sweep_file = out / SWEEP_FILE
+    if sweep_file.exists():
+        raise GenlabError(f"{out} already holds a sweep; continue it with --resume {out} or choose another --out")
+    images, _ = image_data(base)  # fails on bad data before anything is written
+    out.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for cfg in configs:
+        run = RunDir.create(out / member_name(cfg.loss, cfg.run.seed), cfg)
+        runs.append(run)
+    sweep_file.write_text(json.dumps({"losses": losses, "seeds": seeds, "members": [r.root.name for r in runs]}, indent=2) + "\n")
+    trainers = [DCGANTrainer(cfg, fixed_real_batch(images, seed=cfg.run.seed)) for cfg in configs]
+    for trainer, run in zip(trainers, runs):
+        (run.root / "architecture.md").write_text(trainer.model.describe())
+    if not quiet:
+        print(
+            f"genlab: training a sweep of {len(configs)} DCGANs ({', '.join(losses)} x seeds {', '.join(map(str, seeds))}; "
+            f"one stacked model per loss) on {base.input.data} ({len(images):,} images, {base.image_size}x{base.image_size}) "
+            f"for {base.run.epochs} epochs on {base.run.device} into {out}",
+            flush=True,
+        )
+    _fit(configs, trainers, runs, images, start_epoch=0, start_step=0, bests=[None] * len(runs), quiet=quiet)
+    _say_finished(out, runs, quiet)
+    return runs
+
+
+def _say_finished(out: Path, runs: list[RunDir], quiet: bool) -> None:
+    if not quiet:
+        print(
+            f"genlab: finished the sweep {out}: {len(runs)} runs ({', '.join(r.root.name for r in runs)}), each an ordinary run folder\n"
+            f"  next: genlab runs {out} --html | genlab report {out}/*/ --real builtin-test | genlab train --resume {out} --epochs N",
+            flush=True,
+        )
+
+
+def resume_sweep(out: str | Path, overrides: dict[str, Any] | None = None, *, quiet: bool = False) -> list[RunDir]:
+    """Continue every member of the sweep in ``out`` from its latest checkpoint."""
+    from genlab.config import resolve, resume_changes, save_config
+
+    out = Path(out).expanduser()
+    listing = json.loads((out / SWEEP_FILE).read_text())
+    runs = [RunDir.open(out / name) for name in listing["members"]]
+    missing = [r.root.name for r in runs if not r.latest.is_file()]
+    if missing:
+        raise GenlabError(f"{out}: {', '.join(missing)} finished no epoch yet; start the sweep again into a new --out")
+    checkpoints = [load_checkpoint(r.latest) for r in runs]
+    epochs = {r.root.name: c["epoch"] for r, c in zip(runs, checkpoints)}
+    if len(set(epochs.values())) > 1:
+        behind = min(epochs.values())
+        raise GenlabError(
+            f"{out}: the members stopped at different epochs ({', '.join(f'{k} {v}' for k, v in epochs.items())}); bring them level "
+            + "; ".join(f"genlab train --resume {out / k} --epochs {max(epochs.values())}" for k, v in epochs.items() if v == behind)
+        )
+    configs = []
+    for run in runs:
+        cfg = run.config()
+        if overrides:
+            cfg = resolve(replace(cfg, **resume_changes(cfg, overrides)))
+            save_config(cfg, run.config_path)
+        configs.append(cfg)
+    epoch, step = checkpoints[0]["epoch"], checkpoints[0]["step"]
+    if epoch >= configs[0].run.epochs:
+        raise GenlabError(f"{out} already finished {epoch} epochs; pass --epochs N (more than {epoch}) to train longer")
+    images, _ = image_data(configs[0])
+    trainers = []
+    for cfg, checkpoint in zip(configs, checkpoints):
+        trainer = DCGANTrainer(cfg, fixed_real_batch(images, seed=cfg.run.seed))
+        trainer.load_state_dict(checkpoint["trainer"])
+        trainers.append(trainer)
+    set_rng_state(checkpoints[0]["rng"])
+    for run in runs:
+        run.diverged_path.unlink(missing_ok=True)
+    if not quiet:
+        print(f"genlab: resuming the sweep {out} ({len(runs)} runs) at epoch {epoch + 1}/{configs[0].run.epochs} (step {step})", flush=True)
+    _fit(configs, trainers, runs, images, start_epoch=epoch, start_step=step, bests=[c.get("best") for c in checkpoints], quiet=quiet, resumed=True)
+    _say_finished(out, runs, quiet)
+    return runs
+
+
+def _fit(
+    configs: list[DCGANConfig], trainers: list[DCGANTrainer], runs: list[RunDir], images: InMemoryImages, *,
+    start_epoch: int, start_step: int, bests: list[float | None], quiet: bool, resumed: bool = False,
+) -> None:
+    _check_same_shape(configs)
+    base = configs[0]
+    groups: dict[str, list[int]] = {}
+    for i, cfg in enumerate(configs):
+        groups.setdefault(cfg.loss, []).append(i)
+    stacked = {loss: LossGroup([trainers[i] for i in indices]) for loss, indices in groups.items()}
+    if resumed:
+        for group in stacked.values():
+            group.load_optimizers()
+    device = base.run.device if base.speed.data_on_device else None
+    members: list[Member] = []
+    for loss, indices in groups.items():
+        for k, i in enumerate(indices):
+            cfg, run = configs[i], runs[i]
+            history = History.load(run.history_path, up_to_step=start_step) if resumed else History(run.history_path)
+            members.append(Member(
+                cfg, run, history, _Readback(cfg.run.log_every, run, history, main=True),
+                TrainingEvaluator(cfg) if cfg.scores.eval_every else None, bests[i], stacked[loss], k,
+                EpochBatches(images, cfg.batch_size, seed=cfg.run.seed, workers=cfg.input.workers, device=device),
+            ))
+    with contextlib.ExitStack() as locks, background_writes(bool(base.speed.async_writes)):
+        for member in members:
+            locks.enter_context(training_lock(member.run))
+        _epochs(members, stacked, base, start_epoch, start_step, quiet=quiet)
+
+
+def _epochs(members: list[Member], stacked: dict[str, LossGroup], base: DCGANConfig, start_epoch: int, start_step: int, *, quiet: bool) -> None:
+    epochs, step = base.run.epochs, start_step
+    for epoch in range(start_epoch + 1, epochs + 1):
+        started, seen = time.perf_counter(), 0
+        streams = [iter(m.batches.epoch(epoch)) for m in members]
+        bar = tqdm(range(len(members[0].batches)), desc=f"sweep epoch {epoch}/{epochs}", unit="step", mininterval=0.5, disable=quiet)
+        for _ in bar:
+            step += 1
+            batches = [next(stream) for stream in streams]
+            position = 0
+            for group in stacked.values():  # the losses interleave, step by step
+                size = len(group.members)
+                numbers = group.train_step(batches[position : position + size], step)
+                for member, row in zip(members[position : position + size], numbers):
+                    member.readback.add(step, epoch, row)
+                position += size
+            seen += sum(b.shape[0] for b in batches)
+            if members[0].readback.due():
+                shown = [m.readback.read() for m in members][0]
+                _show(bar, shown, seen / max(time.perf_counter() - started, 1e-9))
+        for member in members:
+            member.readback.read()
+        bar.close()
+        for member in members:
+            cfg = member.cfg
+            member.best = _close_epoch(
+                member, member.run, member.history, member.evaluator, member.best,
+                config=config_to_dict(cfg), epoch=epoch, epochs=epochs, step=step, checkpoint_every=cfg.run.checkpoint_every,
+            )
+            rows, state = list(member.history.rows), "finished" if epoch == epochs else "running"
+            write(lambda run=member.run, rows=rows, state=state: write_run_report(run, rows=rows, state=state))
+
+
+def is_sweep(folder: str | Path) -> bool:
+    return (Path(folder).expanduser() / SWEEP_FILE).is_file()
