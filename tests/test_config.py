@@ -159,3 +159,11 @@ def test_old_config_json_with_on_off_strings_still_loads():
 def test_numbers_out_of_range_are_one_line_errors(overrides, message):
     with pytest.raises(GenlabError, match=message):
         build_config("dcgan", overrides={"device": "cpu", **overrides})
+
+
+def test_cuda_graphs_stay_off_until_measured_and_need_cuda():
+    cfg = build_config("dcgan", overrides={"device": "cpu"})
+    assert cfg.speed.cuda_graphs is False
+    with pytest.raises(GenlabError, match=r"cuda_graphs needs a CUDA device \(the run is on cpu\); leave out --cuda-graphs"):
+        build_config("dcgan", overrides={"device": "cpu", "cuda_graphs": True})
+    assert build_config("dcgan", overrides={"device": "cpu", "cuda_graphs": True}, resolved=False).speed.cuda_graphs is True

@@ -76,8 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         family.add_argument("--verbose", action="store_true", help="also print the full config and the architecture tables")
         if name == "dcgan":
             family.add_argument(
-                "--seeds", metavar="S,S,...", help="a sweep: train every --loss (comma-separated) with every seed in one process, "
-                "one run folder each (OUT/LOSS-sSEED); runs of one loss are trained as one stacked model",
+                "--seeds", metavar="S,S,...", help="a sweep: every --loss (a,b,...) x every seed in one process, into OUT/LOSS-sSEED",
             )
         _add_config_flags(family, config_cls)
 

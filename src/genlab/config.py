@@ -88,6 +88,7 @@ class SpeedOptions:
     data_on_device: bool | None = None  # keep in-memory datasets (uint8) on the training device
     async_writes: bool | None = None  # encode PNG grids and draw curves on a background thread
     compile: bool = False  # torch.compile every network (in place; checkpoints keep plain names)
+    cuda_graphs: bool | None = None  # DCGAN: replay each whole training step as a CUDA graph (auto: off until measured)
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class ScoreOptions:
 
 # The groups every family's config holds; their fields are flat in config.json, TOML files and flags.
 GROUPS: dict[str, type] = {"run": RunOptions, "input": InputOptions, "speed": SpeedOptions, "scores": ScoreOptions}
-SPEED_FIELDS = tuple(f.name for f in fields(SpeedOptions) if f.name != "compile")
+SPEED_FIELDS = tuple(f.name for f in fields(SpeedOptions) if f.name not in ("compile", "cuda_graphs"))
 
 
 @dataclass(frozen=True)
@@ -327,7 +328,7 @@ HELP: dict[str, str] = {
     "sample_every": "epochs between sample grids",
     "grid_size": "images in each sample grid",
     "smooth_window": "moving-average window of the learning curves, in steps",
-    "tensorboard": "also write every history column and each epoch's grids as TensorBoard events under RUN_DIR/tensorboard (pip install 'genlab[tensorboard]')",
+    "tensorboard": "also log the history and grids to RUN_DIR/tensorboard (needs genlab[tensorboard])",
     "log_every": "steps whose losses stay on the device and are read back together: the history, the progress bar and the NaN check (which names the first bad step exactly) see them every N steps and at each epoch's end",
     "data": "builtin, cifar10, a CycleGAN dataset name, or the path of an image folder",
     "data_root": "dataset cache folder (auto: $GENLAB_DATA or ~/.cache/genlab/data)",
@@ -339,6 +340,7 @@ HELP: dict[str, str] = {
     "data_on_device": "keep in-memory datasets on the device (auto: on for CUDA)",
     "async_writes": "write grids and curves on a background thread (auto: on for CUDA)",
     "compile": "torch.compile every network",
+    "cuda_graphs": "DCGAN on CUDA: replay each whole step as a CUDA graph (auto: off, not yet measured)",
     "eval_every": "epochs between IS/KID scores during training (0: off); keeps best.pt",
     "eval_network": "network of the scores during training",
     "eval_n": "images scored at each evaluation",
@@ -584,9 +586,16 @@ def resolve(cfg: Config) -> Config:
         cfg,
         run=dataclasses.replace(cfg.run, device=device),
         input=dataclasses.replace(cfg.input, data_root=resolve_data_root(cfg.input.data_root)),
-        speed=dataclasses.replace(cfg.speed, **switches),
+        speed=dataclasses.replace(cfg.speed, **switches, cuda_graphs=bool(cfg.speed.cuda_graphs)),
     )
     validate(cfg)
+    if cfg.speed.cuda_graphs:
+        if not on_cuda:
+            raise GenlabError(f"cuda_graphs needs a CUDA device (the run is on {device}); leave out --cuda-graphs")
+        if not isinstance(cfg, DCGANConfig):
+            raise GenlabError("cuda_graphs captures the DCGAN training step only; leave out --cuda-graphs")
+        if cfg.speed.compile:
+            raise GenlabError("give either --compile or --cuda-graphs, not both")
     return cfg
 
 

@@ -66,15 +66,18 @@ def wasserstein_generator_loss(fake_logits: Tensor) -> Tensor:
     return -fake_logits.mean()
 
 
-def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
+def gradient_penalty(
+    critic: nn.Module, real: Tensor, fake: Tensor, *, generator: torch.Generator | None = None, eps: Tensor | None = None
+) -> Tensor:
     """Gulrajani et al. 2017: E[(||grad_xhat D(xhat)||_2 - 1)^2], xhat = eps x + (1 - eps) G(z).
 
     eps ~ U[0, 1] is drawn once per sample; the norm is over all of a sample's
     dimensions. Computed in fp32 (autocast off), double backward included,
     since the penalty is a difference of nearly equal numbers. Unweighted: the
-    caller multiplies by lambda.
+    caller multiplies by lambda. ``eps``: the weights, when the caller drew them.
     """
-    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), generator=generator, device=real.device)
+    if eps is None:
+        eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), generator=generator, device=real.device)
     with torch.autocast(real.device.type, enabled=False):
         xhat = (eps * real.detach().float() + (1 - eps) * fake.detach().float()).requires_grad_(True)
         scores = critic(xhat).float()

@@ -24,6 +24,7 @@ from genlab.data.builtin import DRAWN_PAIRS, DRAWN_SETS
 from genlab.metrics.diversity import MAX_DUPLICATES, MIN_DIVERSITY
 from genlab.reporting import html as h
 from genlab.run_dir import History, RunDir, alive
+from genlab.scoring import training_reference
 
 # grid file prefix -> what its pictures show
 GRID_KINDS = {
@@ -407,8 +408,6 @@ def _evaluation_rows(summary: RunSummary) -> list[list[str]]:
 
 def _reference(cfg: Config) -> str:
     """The real images the training-time KID compares with."""
-    from genlab.scoring import training_reference
-
     if cfg.scores.eval_reference != "auto":
         return cfg.scores.eval_reference
     return "the real test images of A" if isinstance(cfg, CycleGANConfig) else training_reference(cfg)

@@ -26,6 +26,7 @@ from genlab.families import load_weights
 from genlab.families.dcgan import DCGAN, fixed_noise
 from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import save_grid
+from genlab.training.graphs import GraphedSteps
 from genlab.training.collapse import SAMPLES as COLLAPSE_SAMPLES, CollapseMonitor
 from genlab.registry import choose
 from genlab.run_dir import History, RunDir
@@ -58,6 +59,8 @@ class DCGANTrainer:
         # one fixed z batch: its first grid_size images make the grids, all of them the collapse check
         self.fixed_z = fixed_noise(cfg, max(cfg.run.grid_size, COLLAPSE_SAMPLES), self.device)
         self.collapse = CollapseMonitor(real) if real is not None else None
+        # CUDA graphs of the whole step, captured on first use (after a resume's weights are loaded)
+        self.graphs = GraphedSteps(self._update, [self.gen, self.disc], [self.opt_g, self.opt_d]) if cfg.speed.cuda_graphs else None
 
     @property
     def models(self) -> dict[str, nn.Module]:
@@ -68,12 +71,22 @@ class DCGANTrainer:
         return {"generator": self.opt_g, "discriminator": self.opt_d}
 
     def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
+        cfg = self.cfg
+        real = to_model_range(batch, self.device, memory_format(cfg))
+        z = torch.randn(real.shape[0], cfg.z_dim, 1, 1, device=self.device, generator=self.noise)
+        eps = None  # WGAN-GP: the interpolation weights, one per image, drawn right after z
+        if self.loss.uses_gradient_penalty:
+            eps = torch.rand((real.shape[0], 1, 1, 1), generator=self.noise, device=self.device)
+        update_g = step % cfg.n_critic == 0
+        if self.graphs is not None:
+            return self.graphs(update_g, real, z, eps)
+        return self._update(update_g, real, z, eps)
+
+    def _update(self, update_g: bool, real: Tensor, z: Tensor, eps: Tensor | None) -> dict[str, Tensor]:
+        """The critic step, then (when ``update_g``) the generator step; no host sync, fixed shapes (CUDA-graph safe)."""
         cfg, loss = self.cfg, self.loss
         self.gen.train()
         self.disc.train()
-        real = to_model_range(batch, self.device, memory_format(cfg))
-        z = torch.randn(real.shape[0], cfg.z_dim, 1, 1, device=self.device, generator=self.noise)
-        update_g = step % cfg.n_critic == 0
         with torch.set_grad_enabled(update_g), autocast(cfg):
             fake = self.gen(z)
 
@@ -83,7 +96,7 @@ class DCGANTrainer:
             d_loss = loss.discriminator_loss(real_logits.float(), fake_logits.float())
         out = {"d_real": real_logits.detach().mean(), "d_fake": fake_logits.detach().mean()}
         if loss.uses_gradient_penalty:
-            penalty = gradient_penalty(self.disc, real, fake, generator=self.noise)
+            penalty = gradient_penalty(self.disc, real, fake, eps=eps)
             out["gp"] = penalty.detach()
             d_loss = d_loss + cfg.gp_weight * penalty
         self.opt_d.zero_grad(set_to_none=True)

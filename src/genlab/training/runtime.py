@@ -121,11 +121,15 @@ def shutdown() -> None:
 def autocast(cfg: Config) -> contextlib.AbstractContextManager:
     """bf16 autocast of forward passes when ``amp`` is on (a no-op otherwise)."""
     device_type = torch.device(cfg.run.device).type
-    return torch.autocast(device_type, dtype=torch.bfloat16, enabled=cfg.speed.amp)
+    # a CUDA graph must not keep autocast's cast cache (the cached casts would be stale at replay)
+    return torch.autocast(device_type, dtype=torch.bfloat16, enabled=cfg.speed.amp, cache_enabled=not cfg.speed.cuda_graphs)
 
 
 def optimizer_options(cfg: Config) -> dict[str, Any]:
-    return {"fused": True} if cfg.speed.fused_optimizer else {}
+    options: dict[str, Any] = {"fused": True} if cfg.speed.fused_optimizer else {}
+    if cfg.speed.cuda_graphs:  # the step counter and learning rate stay on the device, so the step can be replayed
+        options["capturable"] = True
+    return options
 
 
 def memory_format(cfg: Config) -> torch.memory_format:

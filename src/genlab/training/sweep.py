@@ -30,7 +30,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 from genlab.checkpoint import load_checkpoint, set_rng_state
-from genlab.config import DCGANConfig, config_to_dict, replace
+from genlab.config import DCGANConfig, config_to_dict, replace, resolve, resume_changes, save_config
 from genlab.data.images import InMemoryImages
 from genlab.data.loader import EpochBatches
 from genlab.data.run_data import image_data
@@ -229,8 +229,8 @@ def train_sweep(base: DCGANConfig, losses: list[str], seeds: list[int], out: str
     """Train every (loss, seed) into ``out/LOSS-sSEED`` as one process; returns the run folders."""
     if current().distributed:
         raise GenlabError("a sweep trains in one process; run it without torchrun")
-    if base.speed.compile:
-        raise GenlabError("a sweep calls its stacked networks through torch.func; leave out --compile")
+    if base.speed.compile or base.speed.cuda_graphs:
+        raise GenlabError("a sweep calls its stacked networks through torch.func; leave out --compile and --cuda-graphs")
     base = replace(base, channels_last=False)  # the stacked networks see 5-d inputs: no NHWC layout
     configs = sweep_configs(base, losses, seeds)
     out = Path(out).expanduser()
@@ -270,8 +270,6 @@ def _say_finished(out: Path, runs: list[RunDir], quiet: bool) -> None:
 
 def resume_sweep(out: str | Path, overrides: dict[str, Any] | None = None, *, quiet: bool = False) -> list[RunDir]:
     """Continue every member of the sweep in ``out`` from its latest checkpoint."""
-    from genlab.config import resolve, resume_changes, save_config
-
     out = Path(out).expanduser()
     listing = json.loads((out / SWEEP_FILE).read_text())
     runs = [RunDir.open(out / name) for name in listing["members"]]
