@@ -111,3 +111,17 @@ def test_sweep_command_line(tmp_path, capsys):
     ):
         assert main([*args[:-1], str(tmp_path / "other"), *bad]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_every_member_of_a_sweep_logs_to_its_own_tensorboard(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    runs = train_sweep(base(tensorboard=True), ["gan"], [0, 1], tmp_path / "sweep", quiet=True)
+    for run in runs:
+        events = EventAccumulator(str(run.root / "tensorboard"), size_guidance={"scalars": 0, "images": 0}).Reload()
+        logged = [(e.step, e.value) for e in events.Scalars("d_loss")]
+        expected = [(int(r["step"]), float(r["d_loss"])) for r in history(run.root) if r.get("d_loss")]
+        assert [s for s, _ in logged] == [s for s, _ in expected] == list(range(1, 9))
+        assert [v for _, v in logged] == pytest.approx([v for _, v in expected], rel=1e-5)
+        assert [e.step for e in events.Images("images/fake_image")] == [4, 8]

@@ -36,6 +36,7 @@ from genlab.data.loader import EpochBatches
 from genlab.data.run_data import image_data
 from genlab.errors import GenlabError
 from genlab.reporting.run_report import write_run_report
+from genlab.reporting.tensorboard import TensorBoardLog, require_tensorboard
 from genlab.reporting.writer import background_writes, write
 from genlab.run_dir import History, RunDir, training_lock
 from genlab.training.collapse import fixed_real_batch
@@ -205,6 +206,7 @@ class Member:
     group: LossGroup
     index: int
     batches: EpochBatches
+    board: TensorBoardLog | None = None
 
     def state_dict(self) -> dict[str, Any]:
         return self.group.member_state(self.index)
@@ -237,6 +239,8 @@ def train_sweep(base: DCGANConfig, losses: list[str], seeds: list[int], out: str
     sweep_file = out / SWEEP_FILE
     if sweep_file.exists():
         raise GenlabError(f"{out} already holds a sweep; continue it with --resume {out} or choose another --out")
+    if base.run.tensorboard:
+        require_tensorboard()
     images, _ = image_data(base)  # fails on bad data before anything is written
     out.mkdir(parents=True, exist_ok=True)
     runs = []
@@ -334,9 +338,13 @@ def _fit(
                 TrainingEvaluator(cfg) if cfg.scores.eval_every else None, bests[i], stacked[loss], k,
                 EpochBatches(images, cfg.batch_size, seed=cfg.run.seed, workers=cfg.input.workers, device=device),
             ))
-    with contextlib.ExitStack() as locks, background_writes(bool(base.speed.async_writes)):
+    with contextlib.ExitStack() as stack:
         for member in members:
-            locks.enter_context(training_lock(member.run))
+            stack.enter_context(training_lock(member.run))
+            if member.cfg.run.tensorboard:
+                member.board = TensorBoardLog(member.run, logged_rows=len(member.history.rows))
+                stack.callback(member.board.close)
+        stack.enter_context(background_writes(bool(base.speed.async_writes)))  # closed first: pending writes land
         _epochs(members, stacked, base, start_epoch, start_step, quiet=quiet)
 
 
@@ -371,6 +379,8 @@ def _epochs(members: list[Member], stacked: dict[str, LossGroup], base: DCGANCon
             )
             rows, state = list(member.history.rows), "finished" if epoch == epochs else "running"
             write(lambda run=member.run, rows=rows, state=state: write_run_report(run, rows=rows, state=state))
+            if member.board is not None:
+                write(lambda board=member.board, rows=rows, epoch=epoch: board.log_epoch(rows, epoch))
 
 
 def is_sweep(folder: str | Path) -> bool:
