@@ -70,6 +70,10 @@ def test_every_epoch_rewrites_the_report_with_everything_the_run_holds(runs):
     assert "the built-in handwritten digits (8x8 scans), resized once to 32x32" in page
     assert "Learning rate 0.0002, constant (adam, betas 0.5, 0.999)." in page
     assert "<script>" in page and "http" not in re.sub(r"<a href='[^']*'", "", page).replace("https://", "")
+    assert "http-equiv='refresh'" not in page  # a finished run's page stays still; a running one's reloads itself
+    running = write_run_report(RunDir(run), state="running").read_text()
+    assert "<meta http-equiv='refresh' content='30'>" in running and "reloads every 30 s while the run trains" in running
+    write_run_report(RunDir(run))
 
 
 def test_vae_and_cyclegan_reports_show_their_own_pictures_and_numbers(runs):

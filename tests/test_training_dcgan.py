@@ -8,6 +8,7 @@ from PIL import Image
 
 from genlab.errors import GenlabError
 from genlab.training import dcgan as dcgan_training
+from genlab.training.graphs import GraphedSteps
 from genlab.checkpoint import load_checkpoint
 from genlab.training.run import resume, train
 
@@ -196,3 +197,28 @@ def test_a_full_disk_at_the_save_is_one_line_and_leaves_no_temporary(tmp_path, m
         save_atomic({"step": 2}, tmp_path / "latest.pt")
     assert torch.load(tmp_path / "latest.pt", weights_only=True) == {"step": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.pt"]
+
+
+@pytest.mark.parametrize("trained_before", [0, 2])  # a fresh run, or a resumed one whose optimisers hold state
+@pytest.mark.parametrize("loss", ["gan", "wgan-gp"])
+def test_graph_warm_up_steps_leave_no_trace(loss, trained_before, tiny_dcgan):
+    """What capturing a CUDA graph does around its warm-up (save, train a few steps, write back in place), checked on the
+    CPU: the next step equals a fresh trainer's, weights, BatchNorm statistics and optimiser state alike."""
+    batch = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    warmed, fresh = dcgan_training.DCGANTrainer(tiny_dcgan(loss=loss)), dcgan_training.DCGANTrainer(tiny_dcgan(loss=loss))
+    for step in range(1, trained_before + 1):
+        warmed.train_step(batch, step), fresh.train_step(batch, step)
+    graphs = GraphedSteps(warmed._update, [warmed.gen, warmed.disc], [warmed.opt_g, warmed.opt_d])
+    saved = graphs._save()
+    real = torch.rand(16, 3, 32, 32) * 2 - 1
+    for _ in range(3):  # the warm-up trains
+        warmed._update(True, real, torch.randn(16, 16, 1, 1), torch.rand(16, 1, 1, 1))
+    assert any(not torch.equal(a, b) for a, b in zip(warmed.gen.parameters(), fresh.gen.parameters()))
+    graphs._restore(saved)
+    for step in range(trained_before + 1, trained_before + 3):
+        a, b = warmed.train_step(batch, step), fresh.train_step(batch, step)
+        for name in b:
+            torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+    for net in ("generator", "discriminator"):
+        for (name, x), y in zip(warmed.models[net].state_dict().items(), fresh.models[net].state_dict().values()):
+            torch.testing.assert_close(x, y, rtol=0, atol=0, msg=f"{net}.{name}")

@@ -37,10 +37,12 @@ SLIDER_SCRIPT = (
 escape = html.escape
 
 
-def page(title: str, body: Iterable[str], *, slider: bool = False) -> str:
+def page(title: str, body: Iterable[str], *, slider: bool = False, refresh: int | None = None) -> str:
+    """A whole page; ``refresh``: seconds after which a browser reloads it (a run still training)."""
     return (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body>"
+        + (f"<meta http-equiv='refresh' content='{refresh}'>" if refresh else "")
+        + f"<style>{STYLE}</style></head><body>"
         + "".join(body)
         + (SLIDER_SCRIPT if slider else "")
         + "</body></html>\n"

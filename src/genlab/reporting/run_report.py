@@ -40,6 +40,7 @@ LOSS_TITLES = {"gan": "GAN", "lsgan": "LSGAN", "wgan": "WGAN", "wgan-gp": "WGAN-
 # the history columns that say how training goes, per family
 KEY_COLUMNS = {"dcgan": ("g_loss", "d_loss"), "cyclegan": ("g_loss", "d_a_loss", "d_b_loss"), "vae": ("nelbo", "recon", "kl")}
 STATES = ("running", "finished", "stopped early", "diverged", "not started")
+RELOAD_SECONDS = 30  # a running run's page reloads itself this often
 DISCRIMINATOR_WINS = 1e-2  # mean GAN/LSGAN discriminator loss over an epoch below this: the generator gets no gradient
 
 
@@ -443,7 +444,9 @@ def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float
     body = [f"<h1>{h.escape(summary.title)}</h1>", f"<p>{h.escape(head)}.", f" Last: {h.escape(losses)}." if losses else "",
             f" Best: {h.escape(summary.best)}." if summary.best else "", "</p>",
             f"<p>run folder <code>{h.escape(str(run.root))}</code>; numbers in <a href='history.csv'>history.csv</a>, "
-            "settings in <a href='config.json'>config.json</a></p>"]
+            "settings in <a href='config.json'>config.json</a>"
+            + (f"; this page is rewritten after every epoch and reloads every {RELOAD_SECONDS} s while the run trains" if summary.state == "running" else "")
+            + "</p>"]
     md = [f"# {summary.title}", "", head + "." + (f" Last: {losses}." if losses else "") + (f" Best: {summary.best}." if summary.best else ""), ""]
 
     body.append("<h2>Diagnostics</h2><ul>" + "".join(f"<li class='{f.level}'>{h.escape(f.text)}</li>" for f in findings) + "</ul>")
@@ -502,7 +505,8 @@ def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float
     md += ["## Config", "", *h.markdown_table(["setting", "value", "meaning"], config_rows), ""]
 
     page = run.root / "report.html"
-    _write_text(page, h.page(f"{summary.title}: {run.root.name}", body, slider=bool(summary.grids)))
+    running = summary.state == "running"
+    _write_text(page, h.page(f"{summary.title}: {run.root.name}", body, slider=bool(summary.grids), refresh=RELOAD_SECONDS if running else None))
     _write_text(run.root / "report.md", "\n".join(md))
     return page
 
