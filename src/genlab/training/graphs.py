@@ -29,7 +29,6 @@ class GraphedSteps:
     def __init__(self, step: Callable[..., dict[str, Tensor]], modules: list[nn.Module], optimizers: list[torch.optim.Optimizer]) -> None:
         self.step, self.modules, self.optimizers = step, modules, optimizers
         self.graphs: dict[Hashable, tuple[list[Tensor | None], dict[str, Tensor], Any]] = {}
-        self.pool = None
 
     def __call__(self, key: Hashable, *inputs: Tensor | None) -> dict[str, Tensor]:
         """The step for ``key`` (e.g. whether the generator updates) on ``inputs``; captured on first use."""
@@ -53,9 +52,8 @@ class GraphedSteps:
         torch.cuda.current_stream().wait_stream(side)
         self._restore(saved)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self.pool):
+        with torch.cuda.graph(graph):  # a pool of its own: the kinds of step replay in no fixed order
             outputs = self.step(key, *static)
-        self.pool = graph.pool()
         self.graphs[key] = (static, outputs, graph)
 
     def _save(self) -> dict[str, Any]:

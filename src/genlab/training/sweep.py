@@ -328,6 +328,8 @@ def _fit(
         for group in stacked.values():
             group.load_optimizers()
     device = base.run.device if base.speed.data_on_device else None
+    if device is not None:  # one copy on the device, shared by every member's batches
+        images = InMemoryImages(images.images.to(device), images.labels, name=images.name)
     members: list[Member] = []
     for loss, indices in groups.items():
         for k, i in enumerate(indices):
