@@ -44,6 +44,14 @@ def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
         "dcgan-gan", "dcgan-lsgan", "dcgan-wgan", "dcgan-wgan-gp", "cyclegan-seasons", "cyclegan-toonfaces2anime", "vae-toonfaces",
     ]
     assert {row["state"] for row in table} == {"finished"} and {row["epochs"] for row in table} == {"1/1"}
+    # every run's score is in its own folder and on its own report page too
+    scored = {row["run"]: row["metrics"]["is_mean"] for row in json.loads((tmp_path / "demo" / "inception_score.json").read_text()) if "run" in row and "real" not in row["model"]}
+    for row in table:
+        run = tmp_path / "demo" / row["run"]
+        saved = json.loads((run / "evaluation-builtin.json").read_text())
+        assert saved["metrics"]["is_mean"] == scored[str(run)] and saved["protocol"]["network"] == "builtin"
+        assert row["best"].endswith("(builtin network)") or row["best"].startswith("held-out -ELBO")
+        assert "evaluation-builtin.json" in (run / "report.html").read_text()
 
 
 def test_demo_replaces_only_its_own_earlier_output(tmp_path):

@@ -24,7 +24,7 @@ from pathlib import Path
 from genlab.config import Config, DCGANConfig, build_config
 from genlab.errors import GenlabError
 from genlab.reporting.compare import Extra, write_comparison
-from genlab.reporting.run_report import summarize
+from genlab.reporting.run_report import summarize, write_run_report
 from genlab.reporting.scores import write_report
 from genlab.scoring import Protocol, collapse_warnings
 from genlab.training.run import train
@@ -238,4 +238,9 @@ def run_demo(out: str | Path = "genlab-demo", *, epochs: int | None = None, devi
     scores = "\n".join(texts)
     (out / "inception_score.txt").write_text(scores)
     (out / "inception_score.json").write_text(json.dumps(rows, indent=2) + "\n")
+    for row in rows:  # each run's own score in its folder, as `genlab evaluate RUN --network builtin` saves it
+        if row.get("run") and (Path(row["run"]) / "config.json").is_file():
+            result = {key: row[key] for key in ("source", "metrics", "protocol", "warnings")}
+            (Path(row["run"]) / "evaluation-builtin.json").write_text(json.dumps(result, indent=2) + "\n")
+            write_run_report(Path(row["run"]))
     return write_index(out, entries, scores, out / "inception_score.json")

@@ -134,7 +134,7 @@ class RunSummary:
             return f"held-out -ELBO {value:.1f} at epoch {int(epoch)}"
         for _, result in reversed(evaluations(self.run)):
             if "is_mean" in result["metrics"]:
-                return f"IS {result['metrics']['is_mean']:.2f} ({result['protocol'].get('network', '?')}, evaluate)"
+                return f"IS {result['metrics']['is_mean']:.2f} ({result['protocol'].get('network', '?')} network)"
         return ""
 
     @cached_property
