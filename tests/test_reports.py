@@ -166,6 +166,22 @@ def test_runs_command_prints_the_table_and_writes_the_comparison_page(runs, caps
     assert [r["family"] for r in json.loads(capsys.readouterr().out)] == ["cyclegan", "dcgan", "vae"]
 
 
+def test_evaluate_results_in_the_folder_are_listed_with_their_protocol(runs, capsys):
+    run = runs / "dcgan-gan"
+    assert main(["evaluate", str(run), "--metrics", "is,fid,kid", "--network", "builtin", "--n", "64", "--splits", "2",
+                 "--reference", "builtin-test", "--kid-subset-size", "32", "--kid-subsets", "5", "--device", "cpu"]) == 0
+    capsys.readouterr()
+    result = json.loads((run / "evaluation-builtin.json").read_text())
+    page = write_run_report(RunDir(run)).read_text()
+    m = result["metrics"]
+    assert (
+        f"<td>evaluation-builtin.json</td><td>IS {m['is_mean']:.3f} ± {m['is_std']:.3f}; FID {m['fid']:.3f}; "
+        f"KID {m['kid_mean']:.4g} ± {m['kid_std']:.2g}</td><td>network builtin, n 64, splits 2, checkpoint latest, reference builtin-test"
+    ) in page
+    (run / "evaluation-builtin.json").unlink()
+    write_run_report(RunDir(run))
+
+
 def test_report_html_command_and_bad_folders(runs, tmp_path, capsys):
     (runs / "vae" / "report.html").unlink()
     assert main(["report", str(runs / "vae"), "--html"]) == 0

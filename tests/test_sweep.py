@@ -9,7 +9,6 @@ import torch
 from genlab.checkpoint import load_checkpoint
 from genlab.cli import main
 from genlab.config import build_config, replace
-from genlab.errors import GenlabError
 from genlab.reporting.compare import find_runs
 from genlab.training import sweep as sweep_module
 from genlab.training.run import resume, train

@@ -499,7 +499,7 @@ def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float
 
     if architecture:
         body.append("<h2>Architecture</h2>" + h.markdown_tables(architecture))
-        md += ["## Architecture", "", architecture.replace("### ", "### "), ""]
+        md += ["## Architecture", "", architecture, ""]
 
     body.append("<h2>Config</h2>" + h.table(["setting", "value", "meaning"], config_rows))
     md += ["## Config", "", *h.markdown_table(["setting", "value", "meaning"], config_rows), ""]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from genlab.config import Config, CycleGANConfig, DCGANConfig, VAEConfig
 from genlab.errors import GenlabError
