@@ -164,6 +164,10 @@ def test_runs_command_prints_the_table_and_writes_the_comparison_page(runs, caps
     assert json.loads((runs / "runs.json").read_text())[1]["run"] == "dcgan-gan"
     assert main(["runs", str(runs), "--json"]) == 0
     assert [r["family"] for r in json.loads(capsys.readouterr().out)] == ["cyclegan", "dcgan", "vae"]
+    assert main(["runs", str(runs), "--json", "--only", "dcgan-*,vae"]) == 0
+    assert [r["run"] for r in json.loads(capsys.readouterr().out)] == ["dcgan-gan", "vae"]
+    assert main(["runs", str(runs), "--html", "--only", "nothing-*"]) == 2
+    assert "match --only nothing-*" in capsys.readouterr().err
 
 
 def test_evaluate_results_in_the_folder_are_listed_with_their_protocol(runs, capsys):

@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("folder", nargs="?", default=".", metavar="DIR", help="a folder of runs (searched 4 levels down; default .)")
     runs.add_argument("--html", action="store_true", help="also write DIR/runs.html (curves overlaid, last grids side by side), .md and .json")
     runs.add_argument("--json", action="store_true", help="print the table as JSON")
+    runs.add_argument("--only", metavar="GLOB[,GLOB]", help="only the runs whose folder (relative to DIR) matches, e.g. 'dcgan-*'")
 
     translate = commands.add_parser("translate", help="CycleGAN: translate every image of a folder")
     translate.add_argument("run_dir", metavar="RUN_DIR", help="a CycleGAN run folder")
@@ -314,12 +315,15 @@ def _runs(args: argparse.Namespace) -> None:
     from genlab.reporting.compare import format_table, summaries, table_rows, write_comparison
 
     folder = Path(args.folder).expanduser()
-    found = summaries(folder)
+    found = summaries(folder, only=[p.strip() for p in args.only.split(",") if p.strip()] if args.only else None)
     rows = table_rows(found, folder)
     print(json.dumps(rows, indent=2) if args.json else format_table(rows))
     if args.html:
         if not found:
-            raise GenlabError(f"no genlab run folders under {folder}; give the folder that holds your runs' --out folders")
+            raise GenlabError(
+                f"no genlab run folders under {folder}" + (f" match --only {args.only}" if args.only else "")
+                + "; give the folder that holds your runs' --out folders"
+            )
         out = folder if folder.is_dir() and not (folder / "config.json").is_file() else folder.parent
         print(f"genlab: wrote {write_comparison(out, found, title=f'genlab runs in {folder}')}")
 

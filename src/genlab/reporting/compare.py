@@ -8,6 +8,7 @@ of these pages.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -42,9 +43,12 @@ def find_runs(root: str | Path) -> list[RunDir]:
     return sorted(found, key=lambda run: run.root)
 
 
-def summaries(root: str | Path) -> list[RunSummary]:
+def summaries(root: str | Path, *, only: Sequence[str] | None = None) -> list[RunSummary]:
+    """The summaries of the runs under ``root``; ``only``: glob patterns their paths relative to ``root`` must match."""
     runs = []
     for run in find_runs(root):
+        if only and not any(fnmatch.fnmatch(_relative_name(run.root, Path(root).expanduser()), pattern) for pattern in only):
+            continue
         try:
             runs.append(summarize(run))
         except (GenlabError, KeyError, TypeError, ValueError):  # a config.json of something else, or of a newer genlab
@@ -52,9 +56,13 @@ def summaries(root: str | Path) -> list[RunSummary]:
     return runs
 
 
+def _relative_name(folder: Path, root: Path) -> str:
+    name = h.relative(folder, root)
+    return folder.name if name == "." else name
+
+
 def _name(summary: RunSummary, root: Path) -> str:
-    name = h.relative(summary.run.root, root)
-    return summary.run.root.name if name == "." else name
+    return _relative_name(summary.run.root, root)
 
 
 def _data(data: str) -> str:
