@@ -133,6 +133,22 @@ def test_a_diverged_run_says_so_and_resuming_clears_it(tmp_path, monkeypatch):
     assert not run.diverged_path.exists() and summarize(run).state == "finished"
 
 
+def test_an_interrupted_run_page_says_stopped_early(tmp_path, monkeypatch):
+    original = dcgan_training.DCGANTrainer.train_step
+
+    def interrupted(self, batch, step):
+        if step == 6:
+            raise KeyboardInterrupt
+        return original(self, batch, step)
+
+    monkeypatch.setattr(dcgan_training.DCGANTrainer, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny("dcgan", epochs=3), tmp_path / "run", quiet=True)
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "stopped early, 1 of 3 epochs, 4 steps" in page and "http-equiv='refresh'" not in page
+    assert "continue it with genlab train --resume" in page
+
+
 def test_runs_finds_every_run_and_tells_its_state(runs, tmp_path):
     found = [r.root.name for r in find_runs(runs)]
     assert found == ["cyclegan", "dcgan-gan", "vae"]

@@ -85,6 +85,9 @@ def test_a_sweep_stopped_and_resumed_continues_every_member_exactly(tmp_path, mo
         train_sweep(base(epochs=3), ["gan", "wgan-gp"], [0, 1], tmp_path / "stopped", quiet=True)
     monkeypatch.setattr(sweep_module.LossGroup, "train_step", original)
     assert load_checkpoint(tmp_path / "stopped" / "gan-s0" / "checkpoints" / "latest.pt")["epoch"] == 1
+    for member in ("gan-s0", "wgan-gp-s1"):  # the pages say where training stopped, not "running"
+        page = (tmp_path / "stopped" / member / "report.html").read_text()
+        assert "stopped early, 1 of 3 epochs" in page and "http-equiv='refresh'" not in page
     resumed = resume_sweep(tmp_path / "stopped", quiet=True)
     for a, b in zip(straight, resumed):
         assert_same_state(weights(a.root), weights(b.root), exact=True)

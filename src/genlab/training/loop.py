@@ -79,6 +79,10 @@ def fit(
                 trainer, batches, run, history, board, config=config, epochs=epochs, checkpoint_every=checkpoint_every,
                 start_epoch=start_epoch, start_step=start_step, evaluator=evaluator, best=best,
             )
+    except BaseException:  # an interrupt, a kill signal turned exception, a failure: the page stops saying "running"
+        if main:
+            mark_stopped(run)
+        raise
     finally:
         if board is not None:
             board.close()
@@ -183,6 +187,14 @@ def _close_epoch(
     if epoch % checkpoint_every == 0 or epoch == epochs:
         save_atomic(state, run.epoch_checkpoint(epoch))
     return best
+
+
+def mark_stopped(run: RunDir) -> None:
+    """Rewrite the report of a run whose training ended before its last epoch (from what history.csv kept)."""
+    try:
+        write_run_report(run, state="diverged" if run.diverged_path.is_file() else "stopped early")
+    except Exception:  # noqa: BLE001 - the page is a convenience; the error that stopped training is what matters
+        pass
 
 
 def _stop_if_diverged(numbers: dict[str, float], step: int, epoch: int, run: RunDir, history: History | None) -> None:

@@ -42,7 +42,7 @@ from genlab.run_dir import History, RunDir, training_lock
 from genlab.training.collapse import fixed_real_batch
 from genlab.training.dcgan import DCGANTrainer, make_optimizer
 from genlab.training.evaluation import TrainingEvaluator
-from genlab.training.loop import _close_epoch, _Readback, _show
+from genlab.training.loop import _close_epoch, _Readback, _show, mark_stopped
 from genlab.training.runtime import autocast, current
 
 SWEEP_FILE = "sweep.json"
@@ -340,14 +340,21 @@ def _fit(
                 TrainingEvaluator(cfg) if cfg.scores.eval_every else None, bests[i], stacked[loss], k,
                 EpochBatches(images, cfg.batch_size, seed=cfg.run.seed, workers=cfg.input.workers, device=device),
             ))
-    with contextlib.ExitStack() as stack:
-        for member in members:
-            stack.enter_context(training_lock(member.run))
-            if member.cfg.run.tensorboard:
-                member.board = TensorBoardLog(member.run, logged_rows=len(member.history.rows))
-                stack.callback(member.board.close)
-        stack.enter_context(background_writes(bool(base.speed.async_writes)))  # closed first: pending writes land
-        _epochs(members, stacked, base, start_epoch, start_step, quiet=quiet)
+    training = False  # set once every member's lock is held
+    try:
+        with contextlib.ExitStack() as stack:
+            for member in members:
+                stack.enter_context(training_lock(member.run))
+                if member.cfg.run.tensorboard:
+                    member.board = TensorBoardLog(member.run, logged_rows=len(member.history.rows))
+                    stack.callback(member.board.close)
+            stack.enter_context(background_writes(bool(base.speed.async_writes)))  # closed first: pending writes land
+            training = True
+            _epochs(members, stacked, base, start_epoch, start_step, quiet=quiet)
+    except BaseException:  # the pages stop saying "running"
+        for member in members if training else ():
+            mark_stopped(member.run)
+        raise
 
 
 def _epochs(members: list[Member], stacked: dict[str, LossGroup], base: DCGANConfig, start_epoch: int, start_step: int, *, quiet: bool) -> None:
