@@ -43,6 +43,57 @@ def make_optimizer(params, cfg: DCGANConfig) -> torch.optim.Optimizer:
     return choose(OPTIMIZERS, cfg.optimizer, "optimizer")(params, cfg)
 
 
+def dcgan_update(
+    gen: Callable[[Tensor], Tensor],
+    disc: Callable[[Tensor], Tensor],
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    discriminator_loss: Callable[[Tensor, Tensor], Tensor],
+    generator_loss: Callable[[Tensor], Tensor],
+    real: Tensor,
+    z: Tensor,
+    *,
+    update_g: bool,
+    cfg: DCGANConfig,
+    penalty: Callable[[Tensor, Tensor], Tensor] | None = None,
+    clip: Callable[[], None] | None = None,
+    per_run: Callable[[Tensor], Tensor] = Tensor.mean,
+) -> dict[str, Tensor]:
+    """Steps 1-3 of the module docstring for one run, or for K stacked runs (a sweep).
+
+    ``gen`` and ``disc`` are the networks (or K stacked copies called as one); the losses give one number per run
+    (a scalar, or K of them), and their sum is what is differentiated: stacked runs are independent, so each gets
+    its own gradient. ``penalty(real, fake)``: the WGAN-GP term per run; ``clip()``: WGAN's weight clipping;
+    ``per_run``: a run's mean of its logits.
+    """
+    with torch.set_grad_enabled(update_g), autocast(cfg):
+        fake = gen(z)
+    with autocast(cfg):
+        real_logits = disc(real)
+        fake_logits = disc(fake.detach())
+        d_loss = discriminator_loss(real_logits.float(), fake_logits.float())
+    out = {"d_real": per_run(real_logits.detach()), "d_fake": per_run(fake_logits.detach())}
+    if penalty is not None:
+        gp = penalty(real, fake)
+        out["gp"] = gp.detach()
+        d_loss = d_loss + cfg.gp_weight * gp
+    opt_d.zero_grad(set_to_none=True)
+    d_loss.sum().backward()
+    opt_d.step()
+    if clip is not None:
+        clip()
+    out["d_loss"] = d_loss.detach()
+
+    if update_g:
+        with autocast(cfg):
+            g_loss = generator_loss(disc(fake).float())
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.sum().backward()
+        opt_g.step()
+        out["g_loss"] = g_loss.detach()
+    return out
+
+
 class DCGANTrainer:
     def __init__(self, cfg: DCGANConfig, real: Tensor | None = None, *, model: DCGAN | None = None) -> None:
         """Trains ``model`` (by default a new one built from ``cfg``); ``real``: a fixed batch of training
@@ -84,36 +135,15 @@ class DCGANTrainer:
 
     def _update(self, update_g: bool, real: Tensor, z: Tensor, eps: Tensor | None) -> dict[str, Tensor]:
         """The critic step, then (when ``update_g``) the generator step; no host sync, fixed shapes (CUDA-graph safe)."""
-        cfg, loss = self.cfg, self.loss
         self.gen.train()
         self.disc.train()
-        with torch.set_grad_enabled(update_g), autocast(cfg):
-            fake = self.gen(z)
-
-        with autocast(cfg):
-            real_logits = self.disc(real)
-            fake_logits = self.disc(fake.detach())
-            d_loss = loss.discriminator_loss(real_logits.float(), fake_logits.float())
-        out = {"d_real": real_logits.detach().mean(), "d_fake": fake_logits.detach().mean()}
-        if loss.uses_gradient_penalty:
-            penalty = gradient_penalty(self.disc, real, fake, eps=eps)
-            out["gp"] = penalty.detach()
-            d_loss = d_loss + cfg.gp_weight * penalty
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
-        if loss.clips_weights:
-            clip_weights_(self.disc, cfg.clip_value)
-        out["d_loss"] = d_loss.detach()
-
-        if update_g:
-            with autocast(cfg):
-                g_loss = loss.generator_loss(self.disc(fake).float())
-            self.opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
-            self.opt_g.step()
-            out["g_loss"] = g_loss.detach()
-        return out
+        loss = self.loss
+        return dcgan_update(
+            self.gen, self.disc, self.opt_g, self.opt_d, loss.discriminator_loss, loss.generator_loss, real, z,
+            update_g=update_g, cfg=self.cfg,
+            penalty=(lambda real, fake: gradient_penalty(self.disc, real, fake, eps=eps)) if loss.uses_gradient_penalty else None,
+            clip=(lambda: clip_weights_(self.disc, self.cfg.clip_value)) if loss.clips_weights else None,
+        )
 
     def end_epoch(self, epoch: int) -> None:
         """DCGAN's learning rates are constant: nothing changes between epochs."""

@@ -40,10 +40,10 @@ from genlab.reporting.tensorboard import TensorBoardLog, require_tensorboard
 from genlab.reporting.writer import background_writes, write
 from genlab.run_dir import History, RunDir, training_lock
 from genlab.training.collapse import fixed_real_batch
-from genlab.training.dcgan import DCGANTrainer, make_optimizer
+from genlab.training.dcgan import DCGANTrainer, dcgan_update, make_optimizer
 from genlab.training.evaluation import TrainingEvaluator
 from genlab.training.loop import _close_epoch, _Readback, _show, mark_stopped
-from genlab.training.runtime import autocast, current
+from genlab.training.runtime import current
 
 SWEEP_FILE = "sweep.json"
 
@@ -154,40 +154,25 @@ class LossGroup:
         self.disc.train()
         real = torch.stack([b.to(self.device, non_blocking=True) for b in batches]).float().div_(127.5).sub_(1.0)
         z = torch.stack([torch.randn(b.shape[0], cfg.z_dim, 1, 1, device=self.device, generator=m.noise) for b, m in zip(batches, self.members)])
-        update_g = step % cfg.n_critic == 0
-        with torch.set_grad_enabled(update_g), autocast(cfg):
-            fake = self.gen(z)
-        with autocast(cfg):
-            real_logits = self.disc(real)
-            fake_logits = self.disc(fake.detach())
-            d_loss = self._d_loss(real_logits.float(), fake_logits.float())  # (K,)
-        dims = tuple(range(1, real_logits.dim()))
-        out: dict[str, Tensor] = {"d_real": real_logits.detach().mean(dims), "d_fake": fake_logits.detach().mean(dims)}
+        eps = None  # each member's penalty weights, right after its z (the order of a single run's draws)
         if loss.uses_gradient_penalty:
-            penalty = self._gradient_penalty(real, fake)
-            out["gp"] = penalty.detach()
-            d_loss = d_loss + cfg.gp_weight * penalty
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.sum().backward()  # members are independent: each stacked slice gets its own member's gradient
-        self.opt_d.step()
-        if loss.clips_weights:
-            with torch.no_grad():
-                for p in self.disc.params.values():
-                    p.clamp_(-cfg.clip_value, cfg.clip_value)
-        out["d_loss"] = d_loss.detach()
-        if update_g:
-            with autocast(cfg):
-                g_loss = self._g_loss(self.disc(fake).float())
-            self.opt_g.zero_grad(set_to_none=True)
-            g_loss.sum().backward()
-            self.opt_g.step()
-            out["g_loss"] = g_loss.detach()
+            eps = torch.stack([torch.rand((b.shape[0], 1, 1, 1), generator=m.noise, device=self.device) for b, m in zip(batches, self.members)])
+        out = dcgan_update(
+            self.gen, self.disc, self.opt_g, self.opt_d, self._d_loss, self._g_loss, real, z,
+            update_g=step % cfg.n_critic == 0, cfg=cfg,
+            penalty=(lambda real, fake: self._gradient_penalty(real, fake, eps)) if loss.uses_gradient_penalty else None,
+            clip=self._clip if loss.clips_weights else None,
+            per_run=lambda logits: logits.flatten(1).mean(1),
+        )
         return [{name: value[k] for name, value in out.items()} for k in range(len(self.members))]
 
-    def _gradient_penalty(self, real: Tensor, fake: Tensor) -> Tensor:
-        """Each member's WGAN-GP penalty (K,), its interpolation weights drawn from its own generator."""
-        shape = (real.shape[1],) + (1,) * (real.dim() - 2)
-        eps = torch.stack([torch.rand(shape, generator=m.noise, device=self.device) for m in self.members])
+    @torch.no_grad()
+    def _clip(self) -> None:
+        for p in self.disc.params.values():
+            p.clamp_(-self.cfg.clip_value, self.cfg.clip_value)
+
+    def _gradient_penalty(self, real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
+        """Each member's WGAN-GP penalty (K,): gradient_penalty for K stacked critics (their inputs are independent)."""
         with torch.autocast(self.device.type, enabled=False):
             xhat = (eps * real.detach().float() + (1 - eps) * fake.detach().float()).requires_grad_(True)
             scores = self.disc(xhat).float()
