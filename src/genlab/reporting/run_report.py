@@ -11,8 +11,10 @@ writes it on demand.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import operator
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -96,12 +98,25 @@ class RunSummary:
         return loss + self.cfg.run.preset
 
     def column(self, name: str) -> list[tuple[float, float, float]]:
-        """(step, epoch, value) where the column has a finite value."""
-        return [
-            (row["step"], row.get("epoch", 0.0), row[name])
-            for row in self.rows
-            if name in row and math.isfinite(row[name])
-        ]
+        """(step, epoch, value) where the column has a finite value (each column read once: the page is rewritten
+        after every epoch, from histories of 100,000s of rows)."""
+        if name not in self._cache:
+            self._cache[name] = [
+                (row["step"], row.get("epoch", 0.0), row[name]) for row in self.rows if name in row and math.isfinite(row[name])
+            ] if name in self._names else []
+        return self._cache[name]
+
+    @cached_property
+    def _cache(self) -> dict[str, list[tuple[float, float, float]]]:
+        return {}
+
+    @cached_property
+    def _names(self) -> set[str]:
+        """The columns the history has."""
+        names: set[str] = set()
+        for row in self.rows:
+            names.update(row)
+        return names
 
     @cached_property
     def last_losses(self) -> dict[str, float]:
@@ -113,7 +128,7 @@ class RunSummary:
 
     @cached_property
     def steps(self) -> int:
-        return int(max((row["step"] for row in self.rows), default=0))
+        return int(self.rows[-1]["step"]) if self.rows else 0  # rows are in step order
 
     @cached_property
     def best_epoch(self) -> int | None:
@@ -256,10 +271,11 @@ class Finding:
 
 
 def _per_epoch_mean(summary: RunSummary, column: str) -> dict[int, float]:
-    sums: dict[int, list[float]] = {}
-    for _, epoch, value in summary.column(column):
-        sums.setdefault(int(epoch), []).append(value)
-    return {epoch: sum(v) / len(v) for epoch, v in sums.items()}
+    means = {}
+    for epoch, rows in itertools.groupby(summary.column(column), key=operator.itemgetter(1)):  # the rows are in epoch order
+        values = [value for _, _, value in rows]
+        means[int(epoch)] = sum(values) / len(values)
+    return means
 
 
 def diagnostics(summary: RunSummary) -> list[Finding]:
