@@ -184,27 +184,20 @@ def _train(args: argparse.Namespace) -> None:
         overrides = _overrides(args, FAMILIES[args.family][0])
         overrides.update({"loss": losses[0]} if losses else {})
         cfg = build_config(args.family, config_file=args.config, overrides=overrides, resolved=False)
-        for loss in losses:
+        for loss in losses[1:]:
             build_config(args.family, config_file=args.config, overrides={**overrides, "loss": loss}, resolved=False)
     from genlab.training.run import resume, train
     from genlab.training.runtime import init_from_environment, shutdown
-
     from genlab.training.sweep import is_sweep, resume_sweep, train_sweep
 
-    if args.resume and is_sweep(args.resume):
-        given = _overrides(args, FAMILIES[args.family][0]) if args.family else {}
-        given.update({k: v for k, v in {"epochs": args.resume_epochs, "lr": args.resume_lr}.items() if v is not None})
-        if args.resume_device:
-            given["device"] = resolve_device(args.resume_device)
-        resume_sweep(args.resume, given)
-    elif args.resume:
+    if args.resume:
         given = _overrides(args, FAMILIES[args.family][0]) if args.family else {}
         given.update({k: v for k, v in {"epochs": args.resume_epochs, "lr": args.resume_lr}.items() if v is not None})
         asked_device = args.resume_device or given.get("device")
         _, device = init_from_environment(resolve_device(asked_device or "auto"))
         if asked_device or device.startswith("cuda:"):
             given["device"] = device
-        resume(args.resume, given)
+        (resume_sweep if is_sweep(args.resume) else resume)(args.resume, given)
     elif args.family:
         cfg = resolve(cfg)
         _, device = init_from_environment(cfg.run.device)

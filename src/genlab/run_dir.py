@@ -61,6 +61,19 @@ class RunDir:
     def latest(self) -> Path:
         return self.checkpoints / "latest.pt"
 
+    @property
+    def lock_path(self) -> Path:
+        """Holds the PID of the process training the run (see ``training_lock``)."""
+        return self.root / ".lock"
+
+    def trainer_pid(self) -> int | None:
+        """The PID of the live process training this run, or None (no lock, or a dead owner's)."""
+        try:
+            pid = int(self.lock_path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
     def epoch_checkpoint(self, epoch: int) -> Path:
         return self.checkpoints / f"epoch-{epoch:04d}.pt"
 
@@ -74,7 +87,7 @@ class RunDir:
                 raise GenlabError(
                     f"{run.root} already holds a run; continue it with --resume {run.root} or choose another --out"
                 )
-            if (run.root / ".lock").exists():
+            if run.lock_path.exists():
                 raise GenlabError(f"{run.root} is being trained by another genlab process; choose another --out")
             warnings.warn(
                 f"{run.root} holds a run that never finished an epoch (no checkpoint); starting it again there",
@@ -182,7 +195,7 @@ def _formatted(rows: list[dict[str, float]]) -> list[dict[str, Any]]:
     return [{k: (int(v) if k in ("step", "epoch") else f"{v:.6g}") for k, v in row.items()} for row in rows]
 
 
-def alive(pid: int) -> bool:
+def _alive(pid: int) -> bool:
     if pid <= 0:
         return False
     try:
@@ -199,17 +212,14 @@ def training_lock(run: RunDir) -> Iterator[int]:
     """One trainer per run folder: ``RUN_DIR/.lock`` holds the owner's PID while it trains. A lock whose process is
     gone (a kill -9) is stale and taken over; leftover temporary files of killed writes are removed then. Yields how
     many temporaries were removed."""
-    lock = run.root / ".lock"
+    lock = run.lock_path
     for _ in range(2):
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             break
         except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if alive(pid) and pid != os.getpid():
+            pid = run.trainer_pid()
+            if pid is not None and pid != os.getpid():
                 raise GenlabError(
                     f"{run.root} is being trained by another genlab process (PID {pid}); wait for it to finish, or stop it "
                     "and resume once it has"

@@ -93,6 +93,10 @@ def clip_weights_(module: nn.Module, clip_value: float) -> None:
         p.clamp_(-clip_value, clip_value)
 
 
+# GAN/LSGAN: a discriminator loss whose mean over an epoch is below this leaves the generator almost no gradient
+DISCRIMINATOR_WINS = 1e-2
+
+
 @dataclass(frozen=True)
 class AdversarialLoss:
     name: str

@@ -23,9 +23,10 @@ from typing import Any
 
 from genlab.config import HELP, Config, CycleGANConfig, DCGANConfig, VAEConfig, family_of, flatten
 from genlab.data.builtin import DRAWN_PAIRS, DRAWN_SETS
-from genlab.metrics.diversity import MAX_DUPLICATES, MIN_DIVERSITY
+from genlab.losses.adversarial import DISCRIMINATOR_WINS
+from genlab.metrics.diversity import MAX_DUPLICATES, MIN_DIVERSITY, Collapse
 from genlab.reporting import html as h
-from genlab.run_dir import History, RunDir, alive
+from genlab.run_dir import History, RunDir
 from genlab.scoring import training_reference
 
 # grid file prefix -> what its pictures show
@@ -43,7 +44,6 @@ LOSS_TITLES = {"gan": "GAN", "lsgan": "LSGAN", "wgan": "WGAN", "wgan-gp": "WGAN-
 KEY_COLUMNS = {"dcgan": ("g_loss", "d_loss"), "cyclegan": ("g_loss", "d_a_loss", "d_b_loss"), "vae": ("nelbo", "recon", "kl")}
 STATES = ("running", "finished", "stopped early", "diverged", "not started")
 RELOAD_SECONDS = 30  # a running run's page reloads itself this often
-DISCRIMINATOR_WINS = 1e-2  # mean GAN/LSGAN discriminator loss over an epoch below this: the generator gets no gradient
 
 
 def epoch_grids(run: RunDir) -> dict[str, list[tuple[int, Path]]]:
@@ -147,10 +147,14 @@ class RunSummary:
         if val:
             step, epoch, value = min(val, key=lambda r: r[2])
             return f"held-out -ELBO {value:.1f} at epoch {int(epoch)}"
-        for _, result in reversed(evaluations(self.run)):
+        for _, result in reversed(self.evaluations):
             if "is_mean" in result["metrics"]:
                 return f"IS {result['metrics']['is_mean']:.2f} ({result['protocol'].get('network', '?')} network)"
         return ""
+
+    @cached_property
+    def evaluations(self) -> list[tuple[str, dict[str, Any]]]:
+        return evaluations(self.run)
 
     @cached_property
     def grids(self) -> dict[str, list[tuple[int, Path]]]:
@@ -183,13 +187,8 @@ def summarize(run_dir: str | Path | RunDir, *, rows: list[dict[str, float]] | No
 
 
 def _state(run: RunDir, cfg: Config, done: int, diverged: dict | None) -> str:
-    lock = run.root / ".lock"
-    if lock.is_file():
-        try:
-            if alive(int(lock.read_text().strip() or 0)):
-                return "running"
-        except (OSError, ValueError):
-            pass
+    if run.trainer_pid() is not None:
+        return "running"
     if diverged is not None:
         return "diverged"
     if done >= cfg.run.epochs:
@@ -329,7 +328,7 @@ def _collapse_findings(summary: RunSummary) -> list[Finding]:
     duplicates = {int(e): v for _, e, v in summary.column("duplicates")}
     if not diversity:
         return []
-    collapsed = [e for e in sorted(diversity) if diversity[e] < MIN_DIVERSITY or duplicates.get(e, 0.0) > MAX_DUPLICATES]
+    collapsed = [e for e in sorted(diversity) if Collapse(diversity[e], duplicates.get(e, 0.0), n=0).collapsed]
     last = max(diversity)
     numbers = f"diversity {diversity[last]:.2f} of the real images' and {duplicates.get(last, 0.0):.0%} near-duplicates in epoch {last}"
     if not collapsed:
@@ -409,7 +408,7 @@ def _elbo_rows(summary: RunSummary) -> list[list[str]]:
 
 def _evaluation_rows(summary: RunSummary) -> list[list[str]]:
     rows = []
-    for name, result in evaluations(summary.run):
+    for name, result in summary.evaluations:
         m, p = result["metrics"], result.get("protocol", {})
         scores = []
         if "is_mean" in m:

@@ -116,10 +116,7 @@ def _epochs(
                 trainer, run, history, evaluator, best,
                 config=config, epoch=epoch, epochs=epochs, step=step, checkpoint_every=checkpoint_every,
             )
-            rows, state = list(history.rows), "finished" if epoch == epochs else "running"
-            write(lambda rows=rows, state=state: write_run_report(run, rows=rows, state=state))
-            if board is not None:
-                write(lambda rows=rows, epoch=epoch: board.log_epoch(rows, epoch))
+            publish_epoch(run, history, board, epoch=epoch, epochs=epochs)
     return step
 
 
@@ -187,6 +184,14 @@ def _close_epoch(
     if epoch % checkpoint_every == 0 or epoch == epochs:
         save_atomic(state, run.epoch_checkpoint(epoch))
     return best
+
+
+def publish_epoch(run: RunDir, history: History, board: TensorBoardLog | None, *, epoch: int, epochs: int) -> None:
+    """Rank 0 after an epoch's checkpoint: the report page and TensorBoard (now, or on the background writer)."""
+    rows, state = list(history.rows), "finished" if epoch == epochs else "running"
+    write(lambda: write_run_report(run, rows=rows, state=state))
+    if board is not None:
+        write(lambda: board.log_epoch(rows, epoch))
 
 
 def mark_stopped(run: RunDir) -> None:

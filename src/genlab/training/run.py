@@ -141,6 +141,23 @@ def train(cfg: Config, out: str | Path, *, quiet: bool = False, verbose: bool = 
     return run
 
 
+def resumed_config(run: RunDir, overrides: dict[str, Any] | None) -> Config:
+    """The run's config with what --resume may change, validated before config.json is rewritten (by rank 0)."""
+    cfg = run.config()
+    if overrides:
+        cfg = resolve(replace(cfg, **resume_changes(cfg, overrides)))
+        if current().is_main:
+            save_config(cfg, run.config_path)
+    if cfg.run.tensorboard:
+        require_tensorboard()
+    return cfg
+
+
+def check_epochs_left(where: Path, epoch: int, cfg: Config) -> None:
+    if epoch >= cfg.run.epochs:
+        raise GenlabError(f"{where} already finished {epoch} epochs; pass --epochs N (more than {epoch}) to train longer")
+
+
 def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quiet: bool = False) -> RunDir:
     """Continue a run from checkpoints/latest.pt; ``overrides`` may change e.g. epochs or device."""
     started = time.perf_counter()
@@ -156,16 +173,9 @@ def _resume(run: RunDir, overrides: dict[str, Any] | None, *, quiet: bool, start
             f"genlab train {family_of(run.config())} --out {run.root} ..."
         )
     checkpoint = load_checkpoint(run.latest)
-    cfg = run.config()
-    if overrides:
-        cfg = resolve(replace(cfg, **resume_changes(cfg, overrides)))  # validated before config.json is rewritten
-        if current().is_main:
-            save_config(cfg, run.config_path)
-    if cfg.run.tensorboard:
-        require_tensorboard()
+    cfg = resumed_config(run, overrides)
     epoch, step = checkpoint["epoch"], checkpoint["step"]
-    if epoch >= cfg.run.epochs:
-        raise GenlabError(f"{run.root} already finished {epoch} epochs; pass --epochs N (more than {epoch}) to train longer")
+    check_epochs_left(run.root, epoch, cfg)
     dataset, extra = load_data(cfg)
     trainer = make_trainer(cfg, extra)
     trainer.load_state_dict(checkpoint["trainer"])

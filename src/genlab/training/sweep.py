@@ -30,19 +30,19 @@ from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 from genlab.checkpoint import load_checkpoint, set_rng_state
-from genlab.config import DCGANConfig, config_to_dict, replace, resolve, resume_changes, save_config
+from genlab.config import DCGANConfig, config_to_dict, replace
 from genlab.data.images import InMemoryImages
 from genlab.data.loader import EpochBatches
 from genlab.data.run_data import image_data
 from genlab.errors import GenlabError
-from genlab.reporting.run_report import write_run_report
 from genlab.reporting.tensorboard import TensorBoardLog, require_tensorboard
-from genlab.reporting.writer import background_writes, write
+from genlab.reporting.writer import background_writes
 from genlab.run_dir import History, RunDir, training_lock
 from genlab.training.collapse import fixed_real_batch
 from genlab.training.dcgan import DCGANTrainer, dcgan_update, make_optimizer
 from genlab.training.evaluation import TrainingEvaluator
-from genlab.training.loop import _close_epoch, _Readback, _show, mark_stopped
+from genlab.training.loop import _close_epoch, _Readback, _show, mark_stopped, publish_epoch
+from genlab.training.run import check_epochs_left, resumed_config
 from genlab.training.runtime import current
 
 SWEEP_FILE = "sweep.json"
@@ -273,16 +273,9 @@ def resume_sweep(out: str | Path, overrides: dict[str, Any] | None = None, *, qu
             f"{out}: the members stopped at different epochs ({', '.join(f'{k} {v}' for k, v in epochs.items())}); bring them level "
             + "; ".join(f"genlab train --resume {out / k} --epochs {max(epochs.values())}" for k, v in epochs.items() if v == behind)
         )
-    configs = []
-    for run in runs:
-        cfg = run.config()
-        if overrides:
-            cfg = resolve(replace(cfg, **resume_changes(cfg, overrides)))
-            save_config(cfg, run.config_path)
-        configs.append(cfg)
+    configs = [resumed_config(run, overrides) for run in runs]
     epoch, step = checkpoints[0]["epoch"], checkpoints[0]["step"]
-    if epoch >= configs[0].run.epochs:
-        raise GenlabError(f"{out} already finished {epoch} epochs; pass --epochs N (more than {epoch}) to train longer")
+    check_epochs_left(out, epoch, configs[0])
     images, _ = image_data(configs[0])
     trainers = []
     for cfg, checkpoint in zip(configs, checkpoints):
@@ -359,9 +352,9 @@ def _epochs(members: list[Member], stacked: dict[str, LossGroup], base: DCGANCon
                     member.readback.add(step, epoch, row)
                 position += size
             seen += sum(b.shape[0] for b in batches)
-            if members[0].readback.due():
-                shown = [m.readback.read() for m in members][0]
-                _show(bar, shown, seen / max(time.perf_counter() - started, 1e-9))
+            if members[0].readback.due():  # every member's readback is due at the same steps
+                numbers = [m.readback.read() for m in members]
+                _show(bar, numbers[0], seen / max(time.perf_counter() - started, 1e-9))
         for member in members:
             member.readback.read()
         bar.close()
@@ -371,10 +364,7 @@ def _epochs(members: list[Member], stacked: dict[str, LossGroup], base: DCGANCon
                 member, member.run, member.history, member.evaluator, member.best,
                 config=config_to_dict(cfg), epoch=epoch, epochs=epochs, step=step, checkpoint_every=cfg.run.checkpoint_every,
             )
-            rows, state = list(member.history.rows), "finished" if epoch == epochs else "running"
-            write(lambda run=member.run, rows=rows, state=state: write_run_report(run, rows=rows, state=state))
-            if member.board is not None:
-                write(lambda board=member.board, rows=rows, epoch=epoch: board.log_epoch(rows, epoch))
+            publish_epoch(member.run, member.history, member.board, epoch=epoch, epochs=epochs)
 
 
 def is_sweep(folder: str | Path) -> bool:
