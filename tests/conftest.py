@@ -30,3 +30,35 @@ def no_warnings_as_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         yield
+
+
+class StepBreaker:
+    """``break_step(cls, step)``: ``cls.train_step`` raises KeyboardInterrupt (as a kill would) at ``step``;
+    with ``nan="d_loss"`` that number of the step becomes NaN instead. ``break_step.mend()`` puts the real steps back."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch, self.originals = monkeypatch, []
+
+    def __call__(self, cls: type, step: int, *, nan: str | None = None) -> None:
+        original = cls.train_step
+        self.originals.append((cls, original))
+
+        def broken(trainer, batch, at):
+            if at == step and nan is None:
+                raise KeyboardInterrupt
+            out = original(trainer, batch, at)
+            if at == step:
+                out[nan] = torch.tensor(float("nan"))
+            return out
+
+        self.monkeypatch.setattr(cls, "train_step", broken)
+
+    def mend(self) -> None:
+        for cls, original in reversed(self.originals):
+            self.monkeypatch.setattr(cls, "train_step", original)
+        self.originals.clear()
+
+
+@pytest.fixture
+def break_step(monkeypatch):
+    return StepBreaker(monkeypatch)

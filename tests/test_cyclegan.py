@@ -160,19 +160,12 @@ def test_a_run_writes_grids_curves_and_resumes_exactly(tiny_cyclegan, tmp_path):
     assert state["optimizers"]["generators"]["param_groups"][0]["lr"] == pytest.approx(last_lr)
 
 
-def test_resume_after_a_crash_continues_exactly(tiny_cyclegan, tmp_path, monkeypatch):
+def test_resume_after_a_crash_continues_exactly(tiny_cyclegan, tmp_path, break_step):
     straight = train(tiny_cyclegan(), tmp_path / "straight", quiet=True)
-    original = CycleGANTrainer.train_step
-
-    def crash_in_epoch_2(self, batch, step):
-        if step == 5:
-            raise KeyboardInterrupt
-        return original(self, batch, step)
-
-    monkeypatch.setattr(CycleGANTrainer, "train_step", crash_in_epoch_2)
+    break_step(CycleGANTrainer, 5)
     with pytest.raises(KeyboardInterrupt):
         train(tiny_cyclegan(), tmp_path / "crashed", quiet=True)
-    monkeypatch.setattr(CycleGANTrainer, "train_step", original)
+    break_step.mend()
     assert load_checkpoint(tmp_path / "crashed" / "checkpoints" / "latest.pt")["epoch"] == 1
     resume(tmp_path / "crashed", quiet=True)
     a = load_checkpoint(straight.latest)["trainer"]

@@ -81,6 +81,14 @@ def test_bf16_autocast_follows_fp32_for_the_vae_and_cyclegan():
         assert y["g_loss"] == pytest.approx(x["g_loss"], rel=0.05)
 
 
+def assert_same_models(a, b):
+    """The latest checkpoints of two run folders hold the same weights (to WEIGHTS)."""
+    ours, theirs = (load_checkpoint(run.latest)["trainer"]["models"] for run in (a, b))
+    for net in ours:
+        for name, value in ours[net].items():
+            torch.testing.assert_close(theirs[net][name], value, **WEIGHTS, msg=f"{net}.{name}")
+
+
 def _weights(trainer):
     return {f"{net}.{k}": v.detach().float().cpu() for net, model in trainer.models.items() for k, v in model.state_dict().items()}
 
@@ -103,22 +111,14 @@ def test_cuda_graph_runs_resume_and_recapture(tmp_path, exact_float32):
     straight = train(dcgan(loss="wgan-gp", epochs=2, cuda_graphs=True), tmp_path / "straight", quiet=True)
     train(dcgan(loss="wgan-gp", epochs=1, cuda_graphs=True), tmp_path / "resumed", quiet=True)
     resumed = resume(tmp_path / "resumed", {"epochs": 2}, quiet=True)
-    a = load_checkpoint(straight.latest)["trainer"]["models"]
-    b = load_checkpoint(resumed.latest)["trainer"]["models"]
-    for net in a:
-        for name, value in a[net].items():
-            torch.testing.assert_close(b[net][name], value, **WEIGHTS)
+    assert_same_models(straight, resumed)
 
 
 def test_a_sweep_on_the_gpu_equals_runs_trained_alone(tmp_path, exact_float32):
     runs = train_sweep(dcgan(loss="gan"), ["gan"], [0, 1, 2], tmp_path / "sweep", quiet=True)
     for seed, run in enumerate(runs):
         alone = train(replace(dcgan(loss="gan"), seed=seed), tmp_path / f"alone-{seed}", quiet=True)
-        a = load_checkpoint(alone.latest)["trainer"]["models"]
-        b = load_checkpoint(run.latest)["trainer"]["models"]
-        for net in a:
-            for name, value in a[net].items():
-                torch.testing.assert_close(b[net][name], value, **WEIGHTS)
+        assert_same_models(alone, run)
 
 
 def test_nccl_data_parallelism_in_a_group_of_one(monkeypatch, exact_float32):

@@ -112,36 +112,21 @@ def test_diagnostics_name_a_forced_collapse_and_a_winning_discriminator(tmp_path
     assert "The discriminator wins: its loss sat near 0 (mean below 0.01) in epoch 2" in text
 
 
-def test_a_diverged_run_says_so_and_resuming_clears_it(tmp_path, monkeypatch):
-    original = dcgan_training.DCGANTrainer.train_step
-
-    def poisoned(self, batch, step):
-        out = original(self, batch, step)
-        if step == 6:
-            out["d_loss"] = torch.tensor(float("nan"))
-        return out
-
-    monkeypatch.setattr(dcgan_training.DCGANTrainer, "train_step", poisoned)
+def test_a_diverged_run_says_so_and_resuming_clears_it(tmp_path, break_step):
+    break_step(dcgan_training.DCGANTrainer, 6, nan="d_loss")
     with pytest.raises(GenlabError):
         train(tiny("dcgan", epochs=3, log_every=3), tmp_path / "run", quiet=True)
     run = RunDir(tmp_path / "run")
     summary = summarize(run)
     assert (summary.state, summary.epochs_done) == ("diverged", 1)
     assert "Training diverged: training stopped: d_loss became nan at step 6 (epoch 2)" in (run.root / "report.html").read_text()
-    monkeypatch.setattr(dcgan_training.DCGANTrainer, "train_step", original)
+    break_step.mend()
     resume(run.root, quiet=True)
     assert not run.diverged_path.exists() and summarize(run).state == "finished"
 
 
-def test_an_interrupted_run_page_says_stopped_early(tmp_path, monkeypatch):
-    original = dcgan_training.DCGANTrainer.train_step
-
-    def interrupted(self, batch, step):
-        if step == 6:
-            raise KeyboardInterrupt
-        return original(self, batch, step)
-
-    monkeypatch.setattr(dcgan_training.DCGANTrainer, "train_step", interrupted)
+def test_an_interrupted_run_page_says_stopped_early(tmp_path, break_step):
+    break_step(dcgan_training.DCGANTrainer, 6)
     with pytest.raises(KeyboardInterrupt):
         train(tiny("dcgan", epochs=3), tmp_path / "run", quiet=True)
     page = (tmp_path / "run" / "report.html").read_text()

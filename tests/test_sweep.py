@@ -70,20 +70,13 @@ def test_losses_interleave_and_every_member_is_an_ordinary_run(tmp_path):
     assert_same_state(weights(alone.root), weights(runs[3].root))
 
 
-def test_a_sweep_stopped_and_resumed_continues_every_member_exactly(tmp_path, monkeypatch):
+def test_a_sweep_stopped_and_resumed_continues_every_member_exactly(tmp_path, break_step):
     straight = train_sweep(base(epochs=3), ["gan", "wgan-gp"], [0, 1], tmp_path / "straight", quiet=True)
     # stop in the middle of epoch 2 (after epoch 1's checkpoints), as a kill would
-    original = sweep_module.LossGroup.train_step
-
-    def interrupted(self, batches, step):
-        if step == 6:
-            raise KeyboardInterrupt
-        return original(self, batches, step)
-
-    monkeypatch.setattr(sweep_module.LossGroup, "train_step", interrupted)
+    break_step(sweep_module.LossGroup, 6)
     with pytest.raises(KeyboardInterrupt):
         train_sweep(base(epochs=3), ["gan", "wgan-gp"], [0, 1], tmp_path / "stopped", quiet=True)
-    monkeypatch.setattr(sweep_module.LossGroup, "train_step", original)
+    break_step.mend()
     assert load_checkpoint(tmp_path / "stopped" / "gan-s0" / "checkpoints" / "latest.pt")["epoch"] == 1
     for member in ("gan-s0", "wgan-gp-s1"):  # the pages say where training stopped, not "running"
         page = (tmp_path / "stopped" / member / "report.html").read_text()

@@ -72,16 +72,8 @@ def test_wgan_clipping_holds_after_training(tiny_dcgan, tmp_path):
 
 
 @pytest.mark.parametrize("log_every", [1, 3, 50])  # read every step, mid-epoch, or only at the epoch's end
-def test_diverged_training_stops_and_keeps_the_last_checkpoint(log_every, tiny_dcgan, tmp_path, monkeypatch):
-    original = dcgan_training.DCGANTrainer.train_step
-
-    def poisoned(self, batch, step):
-        out = original(self, batch, step)
-        if step == 6:
-            out["d_loss"] = torch.tensor(float("nan"))
-        return out
-
-    monkeypatch.setattr(dcgan_training.DCGANTrainer, "train_step", poisoned)
+def test_diverged_training_stops_and_keeps_the_last_checkpoint(log_every, tiny_dcgan, tmp_path, break_step):
+    break_step(dcgan_training.DCGANTrainer, 6, nan="d_loss")
     with pytest.raises(GenlabError, match=r"d_loss became nan at step 6 \(epoch 2\); the last good checkpoint .*latest.pt is intact"):
         train(tiny_dcgan(loss="gan", epochs=3, log_every=log_every), tmp_path / "run", quiet=True)
     state = load_checkpoint(tmp_path / "run" / "checkpoints" / "latest.pt")
