@@ -110,6 +110,12 @@ def test_diagnostics_name_a_forced_collapse_and_a_winning_discriminator(tmp_path
             row["d_loss"] = 1e-3
     text = " ".join(f.text for f in diagnostics(summarize(run, rows=rows)))
     assert "The discriminator wins: its loss sat near 0 (mean below 0.01) in epoch 2" in text
+    # an Inception Score falling three evaluations in a row, then recovering: still named
+    scored = rows + [{"step": 8.0, "epoch": 2.0, "is_mean": v} for v in (3.0, 2.5, 2.0, 1.5, 2.2)]
+    text = " ".join(f.text for f in diagnostics(summarize(run, rows=scored)))
+    assert "The Inception Score fell for 3 evaluations in a row" in text
+    steady = rows + [{"step": 8.0, "epoch": 2.0, "is_mean": v} for v in (3.0, 2.5, 2.6, 2.0, 2.2)]
+    assert "fell" not in " ".join(f.text for f in diagnostics(summarize(run, rows=steady)))
 
 
 def test_a_diverged_run_says_so_and_resuming_clears_it(tmp_path, break_step):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -305,6 +305,15 @@ def flag_collapse(result: Evaluation, check: Collapse) -> None:
     result.metrics.update(check.to_dict())
     if check.collapsed:
         result.warnings.append(f"{result.source}: {COLLAPSE_WARNING}: {check.describe()}")
+
+
+FALLS_TO_WARN = 3  # evaluations in a row with a lower Inception Score: a sign of mode collapse
+
+
+def fell_in_a_row(scores: Sequence[float]) -> bool:
+    """Did the last FALLS_TO_WARN scores each fall below the one before?"""
+    last = scores[-FALLS_TO_WARN - 1 :]
+    return len(last) == FALLS_TO_WARN + 1 and all(a > b for a, b in zip(last, last[1:]))
 
 
 def collapse_warnings(warnings: list[str]) -> list[str]:

@@ -27,7 +27,7 @@ from genlab.losses.adversarial import DISCRIMINATOR_WINS
 from genlab.metrics.diversity import MAX_DUPLICATES, MIN_DIVERSITY, Collapse
 from genlab.reporting import html as h
 from genlab.run_dir import History, RunDir
-from genlab.scoring import training_reference
+from genlab.scoring import FALLS_TO_WARN, fell_in_a_row, training_reference
 
 # grid file prefix -> what its pictures show
 GRID_KINDS = {
@@ -314,9 +314,10 @@ def diagnostics(summary: RunSummary) -> list[Finding]:
             ))
     found += _collapse_findings(summary)
     scores = [v for _, _, v in summary.column("is_mean")]
-    falling = [i for i in range(3, len(scores)) if all(a > b for a, b in zip(scores[i - 3 : i + 1], scores[i - 2 : i + 1]))]
-    if falling:
-        found.append(Finding("warning", "The Inception Score fell for 3 evaluations in a row: a sign of mode collapse; best.pt keeps the best epoch."))
+    if any(fell_in_a_row(scores[: i + 1]) for i in range(len(scores))):
+        found.append(Finding(
+            "warning", f"The Inception Score fell for {FALLS_TO_WARN} evaluations in a row: a sign of mode collapse; best.pt keeps the best epoch."
+        ))
     if summary.best_epoch is not None:
         found.append(Finding("ok", f"The lowest KID during training came at epoch {summary.best_epoch} (checkpoints/best.pt)."))
     found.append(Finding("ok", schedule(cfg)))

@@ -26,7 +26,7 @@ from genlab.metrics.kid import kernel_inception_distance
 from genlab.reporting.curves import plot_curves
 from genlab.run_dir import History, RunDir
 from genlab.sampling import generate
-from genlab.scoring import EVAL_DATASETS, Protocol, features_of, open_source, training_reference
+from genlab.scoring import EVAL_DATASETS, FALLS_TO_WARN, Protocol, features_of, fell_in_a_row, open_source, training_reference
 
 def reference_for(cfg: Config) -> str:
     return cfg.scores.eval_reference if cfg.scores.eval_reference != "auto" else training_reference(cfg)
@@ -89,10 +89,10 @@ class TrainingEvaluator:
     @staticmethod
     def _warn_if_falling(history: History) -> None:
         _, values = history.column("is_mean")
-        last = values[-4:]
-        if len(last) == 4 and all(a > b for a, b in zip(last, last[1:])):
+        if fell_in_a_row(values):
+            last = values[-FALLS_TO_WARN - 1 :]
             warnings.warn(
-                f"the Inception Score fell for 3 evaluations in a row ({', '.join(f'{v:.3f}' for v in last)}): "
+                f"the Inception Score fell for {FALLS_TO_WARN} evaluations in a row ({', '.join(f'{v:.3f}' for v in last)}): "
                 "a sign of mode collapse; look at the sample grids and keep checkpoints/best.pt",
                 GenlabWarning,
                 stacklevel=2,
