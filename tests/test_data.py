@@ -198,12 +198,14 @@ def test_download_with_wrong_hash_is_removed(served, tmp_path):
     assert not (tmp_path / "blob.bin").exists() and not (tmp_path / "blob.bin.part").exists()
 
 
-def _cifar_archive(path: Path, per_batch: int = 2) -> torch.Tensor:
+def _cifar_archive(path: Path, per_batch: int = 2) -> tuple[torch.Tensor, dict[str, str]]:
+    """A CIFAR-10 archive of ``per_batch`` random images per batch: the training images and each file's md5."""
     rng = np.random.default_rng(0)
-    all_train = []
+    all_train, md5s = [], {}
     with tarfile.open(path, "w:gz") as tar:
         def add(name, obj):
             data = pickle.dumps(obj)
+            md5s[name] = hashlib.md5(data).hexdigest()
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -214,21 +216,25 @@ def _cifar_archive(path: Path, per_batch: int = 2) -> torch.Tensor:
                 all_train.append(data)
             add(name, {b"data": data, b"labels": list(range(per_batch))})
         add("batches.meta", {b"label_names": [b"airplane"]})
-    return torch.from_numpy(np.concatenate(all_train).reshape(-1, 3, 32, 32))
+    return torch.from_numpy(np.concatenate(all_train).reshape(-1, 3, 32, 32)), md5s
 
 
 def test_cifar10_download_unpack_and_load(served, tmp_path):
     root, url = served
-    expected = _cifar_archive(root / "cifar-10-python.tar.gz")
+    expected, md5s = _cifar_archive(root / "cifar-10-python.tar.gz")
     md5 = hashlib.md5((root / "cifar-10-python.tar.gz").read_bytes()).hexdigest()
     data_root = tmp_path / "data"
-    train = load_cifar10(data_root, "train", url=f"{url}/cifar-10-python.tar.gz", md5=md5)
+    train = load_cifar10(data_root, "train", url=f"{url}/cifar-10-python.tar.gz", md5=md5, batch_md5=md5s)
     assert train.images.shape == (10, 3, 32, 32)
     torch.testing.assert_close(train.images, expected)
+    assert train.labels.tolist() == [0, 1] * 5
     assert (data_root / "cifar10" / "cifar-10-batches-py" / "batches.meta").is_file()
     # second use: no network needed
-    test = load_cifar10(data_root, "test", url="http://127.0.0.1:9/unreachable")
+    test = load_cifar10(data_root, "test", url="http://127.0.0.1:9/unreachable", batch_md5=md5s)
     assert test.images.shape == (2, 3, 32, 32)
+    # the published checksums are checked file by file: these random batches are not CIFAR-10's
+    with pytest.raises(GenlabError, match=r"test_batch does not match CIFAR-10's published checksum \(damaged or replaced\); delete "):
+        load_cifar10(data_root, "test")
 
 
 def test_cifar10_offline_error_says_where_to_put_the_file(tmp_path):

@@ -115,7 +115,7 @@ def test_cuda_graph_runs_resume_and_recapture(tmp_path, exact_float32):
 
 
 def test_a_sweep_on_the_gpu_equals_runs_trained_alone(tmp_path, exact_float32):
-    runs = train_sweep(dcgan(loss="gan"), ["gan"], [0, 1, 2], tmp_path / "sweep", quiet=True)
+    runs = train_sweep([replace(dcgan(loss="gan"), seed=seed) for seed in (0, 1, 2)], tmp_path / "sweep", quiet=True)
     for seed, run in enumerate(runs):
         alone = train(replace(dcgan(loss="gan"), seed=seed), tmp_path / f"alone-{seed}", quiet=True)
         assert_same_models(alone, run)

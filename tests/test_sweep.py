@@ -8,7 +8,7 @@ import torch
 
 from genlab.checkpoint import load_checkpoint
 from genlab.cli import main
-from genlab.config import build_config, replace
+from genlab.config import build_config, replace, sweep_configs
 from genlab.reporting.compare import find_runs
 from genlab.training import sweep as sweep_module
 from genlab.training.run import resume, train
@@ -18,6 +18,11 @@ from genlab.training.sweep import resume_sweep, train_sweep
 def base(**overrides):
     values = dict(data="builtin", image_size=16, width=8, z_dim=16, batch_size=16, limit=64, grid_size=4, device="cpu", epochs=2)
     return build_config("dcgan", preset="smoke", overrides={**values, **overrides})
+
+
+def members(losses, seeds, **overrides):
+    """A sweep's configs, each built as a lone run with its loss and seed."""
+    return sweep_configs(lambda extra: base(**{**overrides, **extra}), losses, seeds)
 
 
 def weights(run_dir):
@@ -43,7 +48,7 @@ def history(run_dir):
 
 @pytest.mark.parametrize("loss", ["gan", "wgan", "wgan-gp"])  # BCE; clipping; the penalty's double backward
 def test_three_batched_seeds_equal_three_runs_trained_alone(loss, tmp_path):
-    runs = train_sweep(base(loss=loss), [loss], [0, 1, 2], tmp_path / "sweep", quiet=True)
+    runs = train_sweep(members([loss], [0, 1, 2]), tmp_path / "sweep", quiet=True)
     assert [r.root.name for r in runs] == [f"{loss}-s0", f"{loss}-s1", f"{loss}-s2"]
     for seed, run in enumerate(runs):
         alone = train(replace(base(loss=loss), seed=seed), tmp_path / f"alone-{seed}", quiet=True)
@@ -59,7 +64,7 @@ def test_three_batched_seeds_equal_three_runs_trained_alone(loss, tmp_path):
 
 
 def test_losses_interleave_and_every_member_is_an_ordinary_run(tmp_path):
-    runs = train_sweep(base(), ["gan", "lsgan"], [3, 4], tmp_path / "sweep", quiet=True)
+    runs = train_sweep(members(["gan", "lsgan"], [3, 4]), tmp_path / "sweep", quiet=True)
     assert [r.root.name for r in find_runs(tmp_path / "sweep")] == ["gan-s3", "gan-s4", "lsgan-s3", "lsgan-s4"]
     lsgan = replace(base(loss="lsgan"), seed=4)
     alone = train(lsgan, tmp_path / "alone", quiet=True)
@@ -71,11 +76,11 @@ def test_losses_interleave_and_every_member_is_an_ordinary_run(tmp_path):
 
 
 def test_a_sweep_stopped_and_resumed_continues_every_member_exactly(tmp_path, break_step):
-    straight = train_sweep(base(epochs=3), ["gan", "wgan-gp"], [0, 1], tmp_path / "straight", quiet=True)
+    straight = train_sweep(members(["gan", "wgan-gp"], [0, 1], epochs=3), tmp_path / "straight", quiet=True)
     # stop in the middle of epoch 2 (after epoch 1's checkpoints), as a kill would
     break_step(sweep_module.LossGroup, 6)
     with pytest.raises(KeyboardInterrupt):
-        train_sweep(base(epochs=3), ["gan", "wgan-gp"], [0, 1], tmp_path / "stopped", quiet=True)
+        train_sweep(members(["gan", "wgan-gp"], [0, 1], epochs=3), tmp_path / "stopped", quiet=True)
     break_step.mend()
     assert load_checkpoint(tmp_path / "stopped" / "gan-s0" / "checkpoints" / "latest.pt")["epoch"] == 1
     for member in ("gan-s0", "wgan-gp-s1"):  # the pages say where training stopped, not "running"
@@ -112,7 +117,7 @@ def test_every_member_of_a_sweep_logs_to_its_own_tensorboard(tmp_path):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    runs = train_sweep(base(tensorboard=True), ["gan"], [0, 1], tmp_path / "sweep", quiet=True)
+    runs = train_sweep(members(["gan"], [0, 1], tensorboard=True), tmp_path / "sweep", quiet=True)
     for run in runs:
         events = EventAccumulator(str(run.root / "tensorboard"), size_guidance={"scalars": 0, "images": 0}).Reload()
         logged = [(e.step, e.value) for e in events.Scalars("d_loss")]

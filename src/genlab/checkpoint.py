@@ -10,28 +10,21 @@ one, so a crash leaves the previous checkpoint intact.
 from __future__ import annotations
 
 import errno
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from genlab.errors import GenlabError
+from genlab.files import write_with
 
 
 def save_atomic(obj: Any, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_with(path, lambda f: torch.save(obj, f), binary=True, sync=True)
     except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
         if _disk_full(e):
             raise GenlabError(
                 f"no space left on the disk while writing {path}; the earlier checkpoints are intact: free some space "

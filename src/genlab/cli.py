@@ -173,7 +173,7 @@ def _overrides(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from genlab.config import build_config, replace, resolve, resolve_device
+    from genlab.config import build_config, replace, resolve, resolve_device, sweep_configs
 
     if args.resume and args.family:
         _check_resume_family(args)
@@ -184,8 +184,11 @@ def _train(args: argparse.Namespace) -> None:
         overrides = _overrides(args, FAMILIES[args.family][0])
         overrides.update({"loss": losses[0]} if losses else {})
         cfg = build_config(args.family, config_file=args.config, overrides=overrides, resolved=False)
-        for loss in losses[1:]:
-            build_config(args.family, config_file=args.config, overrides={**overrides, "loss": loss}, resolved=False)
+        if losses:  # each run of a sweep is built exactly as a lone run with its loss and seed
+            members = sweep_configs(
+                lambda extra: build_config(args.family, config_file=args.config, overrides={**overrides, **extra}, resolved=False),
+                losses, seeds or [cfg.run.seed],
+            )
     from genlab.training.run import resume, train
     from genlab.training.runtime import init_from_environment, shutdown
     from genlab.training.sweep import is_sweep, resume_sweep, train_sweep
@@ -203,7 +206,7 @@ def _train(args: argparse.Namespace) -> None:
         _, device = init_from_environment(cfg.run.device)
         cfg = replace(cfg, device=device)
         if losses:
-            train_sweep(cfg, losses, seeds or [cfg.run.seed], args.out)
+            train_sweep([replace(resolve(member), device=device) for member in members], args.out)
         else:
             train(cfg, args.out, verbose=args.verbose)
     else:

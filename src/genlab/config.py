@@ -18,7 +18,6 @@ the speed switches as true/false.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import re
@@ -551,6 +550,15 @@ def build_config(
     return resolve(cfg)
 
 
+def sweep_configs(build: Callable[[dict[str, Any]], Config], losses: list[str], seeds: list[int]) -> list[Config]:
+    """One config per (loss, seed), losses outermost, each built by ``build({"loss": ..., "seed": ...})`` from the
+    user's settings exactly as a lone run with that loss and seed is (a preset resolves per loss: under ``paper``
+    WGAN gets RMSprop and five critic steps whatever the sweep's first loss is)."""
+    if len(set(losses)) != len(losses) or len(set(seeds)) != len(seeds):
+        raise GenlabError(f"a sweep lists each loss and each seed once (got --loss {','.join(losses)} --seeds {','.join(map(str, seeds))})")
+    return [build({"loss": loss, "seed": seed}) for loss in losses for seed in seeds]
+
+
 # What --resume may change: how long, how fast and where a run trains, and how it is watched. Every other
 # setting defines the run (model, loss, data, batches, seed) and is refused on --resume when it differs.
 RESUMABLE = frozenset(
@@ -610,6 +618,13 @@ def config_from_dict(data: Mapping[str, Any]) -> Config:
     return _nest(config_cls, _coerce(config_cls, data))
 
 
+def data_label(cfg: Config) -> str:
+    """What a run trains on, in a few words: its dataset or folder, or a CycleGAN's two domain folders."""
+    if isinstance(cfg, CycleGANConfig) and (cfg.domain_a or cfg.domain_b):
+        return f"{cfg.domain_a} <-> {cfg.domain_b}"
+    return cfg.input.data
+
+
 def family_of(cfg: Config) -> str:
     for name, (config_cls, _) in FAMILIES.items():
         if isinstance(cfg, config_cls):
@@ -619,14 +634,22 @@ def family_of(cfg: Config) -> str:
 
 def save_config(cfg: Config, path: str | Path) -> None:
     """Written to a temporary file and renamed: a reader (another rank, a crash) never sees half a config."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(config_to_dict(cfg), indent=2) + "\n")
-    tmp.replace(path)
+    from genlab.files import write_json
+
+    write_json(path, config_to_dict(cfg))
 
 
 def load_config(path: str | Path) -> Config:
-    return config_from_dict(json.loads(Path(path).read_text()))
+    """A saved config.json; a damaged or hand-edited one is one line naming the file."""
+    from genlab.files import read_json
+
+    data = read_json(path, "config file")
+    if not isinstance(data, dict) or "family" not in data:
+        raise GenlabError(f"config file {path} holds no genlab config (no family); restore it from a copy")
+    try:
+        return config_from_dict(data)
+    except GenlabError as e:
+        raise GenlabError(f"config file {path}: {e}") from None
 
 
 def format_config(cfg: Config) -> str:

@@ -21,11 +21,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from genlab.config import load_config, save_config
 from genlab.data.images import GenlabWarning
 from genlab.errors import GenlabError
+from genlab.files import write_with
 
 
 @dataclass(frozen=True)
@@ -182,12 +183,12 @@ class History:
     def _rewrite(self) -> None:
         for row in self.rows:
             self._columns += [k for k in row if k not in self._columns]
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w", newline="") as f:
+        def write(f: IO[str]) -> None:
             writer = csv.DictWriter(f, self._columns)
             writer.writeheader()
             writer.writerows(_formatted(self.rows))
-        tmp.replace(self.path)
+
+        write_with(self.path, write)
         self._written = len(self.rows)
 
 
@@ -230,7 +231,7 @@ def training_lock(run: RunDir) -> Iterator[int]:
     with os.fdopen(fd, "w") as f:
         f.write(str(os.getpid()))
     try:
-        stale = [*run.checkpoints.glob(".*.tmp"), *run.root.glob(".*.tmp"), *run.root.glob("*.csv.tmp")]
+        stale = [*run.checkpoints.glob(".*.tmp*"), *run.root.glob(".*.tmp*")]
         for path in stale:
             path.unlink(missing_ok=True)
         yield len(stale)

@@ -20,10 +20,10 @@ from typing import Any, get_args
 import torch
 from torch import Tensor
 
-from genlab.config import Config, CycleGANConfig, NetworkName, load_config, resolve_data_root
+from genlab.config import Config, CycleGANConfig, NetworkName, data_label, load_config, resolve_data_root
 from genlab.data.builtin import DRAWN_SETS, builtin_digits, drawn_images
 from genlab.data.cifar10 import load_cifar10
-from genlab.data.images import ImageFolder, InMemoryImages
+from genlab.data.images import ImageFolder, InMemoryImages, fingerprint
 from genlab.data.run_data import test_domains
 from genlab.data.transforms import to_uint8
 from genlab.errors import GenlabError
@@ -149,8 +149,8 @@ def cyclegan_sources(
     domain = "A" if direction == "b2a" else "B"
     return (
         ImageSource(f"{run.root} (test set translated {direction}, {checkpoint} checkpoint)", count, translated, checkpoint=checkpoint),
-        ImageSource(f"{cfg.input.data or cfg.domain_a}: real test {domain}", real_n, _stacked(target, real_n, batch_size, f"{run.root}'s test set"),
-                    cache_key=f"cyclegan-test{domain}:{cfg.input.data}:{cfg.domain_a}:{cfg.domain_b}:{cfg.image_size}:{real_n}"),
+        ImageSource(f"{data_label(cfg)}: real test {domain}", real_n, _stacked(target, real_n, batch_size, f"{run.root}'s test set"),
+                    cache_key=f"cyclegan-test{domain}:{data_label(cfg)}:{cfg.image_size}:{real_n}:{fingerprint(target)}"),
     )
 
 
@@ -178,7 +178,7 @@ def open_source(
     if path.exists():
         folder = ImageFolder(path, decode=True)  # a truncated file is skipped and counted, not met halfway
         count = min(n, len(folder))
-        key = f"{path.resolve()}:{len(folder)}:{count}"
+        key = f"{path.resolve()}:{len(folder)}:{count}:{fingerprint(folder)}"  # an edited folder is scored anew
         return ImageSource(str(path), count, _stacked(folder, count, batch_size, str(folder.folder)), cache_key=key)
     raise GenlabError(
         f"unknown image source {source!r}{did_you_mean(source, EVAL_DATASETS)}; give a run folder, an image folder "

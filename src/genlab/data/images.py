@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -96,6 +97,28 @@ class ImageFolder(Dataset):
 
     def __getitem__(self, index: int) -> Tensor:
         return pil_to_uint8_tensor(self.load(index))
+
+
+def fingerprint(dataset: Dataset) -> str:
+    """What identifies a dataset's images for a cache: each file's path, size and modification time for image
+    folders (through subsets and wrappers, with the subset's indices), the name for in-memory images (built-in and
+    checksummed datasets, whose content is fixed)."""
+    digest = hashlib.sha1()
+    while True:
+        if isinstance(dataset, torch.utils.data.Subset):
+            digest.update(repr(list(dataset.indices)).encode())
+            dataset = dataset.dataset
+        elif isinstance(getattr(dataset, "images", None), Dataset):
+            dataset = dataset.images
+        else:
+            break
+    if isinstance(dataset, ImageFolder):
+        for path in dataset.files:
+            stat = path.stat()
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    else:
+        digest.update(str(getattr(dataset, "name", type(dataset).__name__)).encode())
+    return digest.hexdigest()[:16]
 
 
 class InMemoryImages(Dataset):

@@ -128,6 +128,8 @@ def builtin_domains() -> Domains:
 
 def _holdout(folder: ImageFolder, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
     n = len(folder)
+    if n < 2:
+        raise GenlabError(f"{folder.folder} has {n} readable image: a domain needs at least 2 (one to train on, one to test); add images")
     n_test = max(1, round(n * fraction))
     if n_test >= n:
         raise GenlabError(f"{folder.folder} has {n} images: too few to hold {fraction:.0%} out for testing; lower --test-fraction")

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from genlab.files import replacing
 from genlab.metrics.feature_extractors import FeatureExtractor, Features, extract
 
 
@@ -37,7 +38,6 @@ def cached_features(
     features = extract(extractor, batches(), total=n, desc=desc)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(cache.name + ".tmp.npz")
-        np.savez(tmp, logits=features.logits.numpy(), pool=features.pool.numpy())
-        tmp.replace(cache)
+        with replacing(cache, ".npz") as tmp:
+            np.savez(tmp, logits=features.logits.numpy(), pool=features.pool.numpy())
     return features

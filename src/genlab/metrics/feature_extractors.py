@@ -16,7 +16,7 @@ NCHW images (or float in [-1, 1]) and returns float32 (logits, features) on the 
 
 from __future__ import annotations
 
-import pickle
+import io
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NamedTuple
@@ -30,7 +30,7 @@ from genlab.config import NetworkName
 from genlab.data.transforms import to_model_range, to_uint8
 from genlab.errors import GenlabError
 from genlab.metrics.builtin_classifier import CLASSES, BuiltinNet
-from genlab.metrics.weights import resolve_weights, weights_sha256
+from genlab.metrics.weights import load_state_dict, resolve_weights, weights_sha256
 from genlab.registry import choose
 
 INCEPTION_SIZE = 299
@@ -65,15 +65,14 @@ class FeatureExtractor:
         self.device = torch.device(device)
         self.weights_path = resolve_weights(self.name, weights)
         self._sha256: str | None = None
+        state = load_state_dict(self.weights_path, self.name)
         try:
-            model = self.build(self.weights_path).eval().requires_grad_(False)
-            # channels_last: same numbers, ~1.2x faster convolutions (benchmarks/bench_metrics.py)
-            self.model = model.to(self.device, memory_format=torch.channels_last)
-        except (RuntimeError, KeyError, OSError, EOFError, ValueError, pickle.UnpicklingError) as e:
-            reason = (
-                "not plain tensor data" if isinstance(e, pickle.UnpicklingError) else (str(e).splitlines() or [type(e).__name__])[0][:200]
-            )
+            model = self.build(state).eval().requires_grad_(False)
+        except (RuntimeError, KeyError, ValueError) as e:  # tensors of another network
+            reason = (str(e).splitlines() or [type(e).__name__])[0][:200]
             raise GenlabError(f"{self.weights_path} is not a {self.name} weights file ({reason}); check --weights") from None
+        # channels_last: same numbers, ~1.2x faster convolutions (benchmarks/bench_metrics.py)
+        self.model = model.to(self.device, memory_format=torch.channels_last)
 
     @property
     def weights_sha256(self) -> str:
@@ -81,7 +80,8 @@ class FeatureExtractor:
             self._sha256 = weights_sha256(self.weights_path)
         return self._sha256
 
-    def build(self, weights_path: Path) -> nn.Module:
+    def build(self, state: dict[str, Tensor]) -> nn.Module:
+        """The network holding ``state`` (tensors read with ``weights_only=True``)."""
         raise NotImplementedError
 
     def forward(self, images: Tensor) -> Features:
@@ -97,11 +97,11 @@ class TorchvisionInception(FeatureExtractor):
     name, classes = "torchvision", 1000
     resize = f"bilinear {INCEPTION_SIZE}x{INCEPTION_SIZE}, align_corners=False, input in [-1, 1], transform_input=False"
 
-    def build(self, weights_path: Path) -> nn.Module:
+    def build(self, state: dict[str, Tensor]) -> nn.Module:
         from torchvision.models import inception_v3
 
         model = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=False)
-        model.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+        model.load_state_dict(state)
         self._pool: list[Tensor] = []
         model.avgpool.register_forward_hook(lambda module, inputs, output: self._pool.append(output.flatten(1)))
         return model
@@ -117,12 +117,15 @@ class TFInception(FeatureExtractor):
     name, classes = "tf-inception", 1008
     resize = f"TF-exact bilinear {INCEPTION_SIZE}x{INCEPTION_SIZE} from uint8 (torch-fidelity)"
 
-    def build(self, weights_path: Path) -> nn.Module:
+    def build(self, state: dict[str, Tensor]) -> nn.Module:
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
-        return FeatureExtractorInceptionV3(
-            "inception-v3-compat", ["logits_unbiased", "2048"], feature_extractor_weights_path=str(weights_path)
-        )
+        # torch-fidelity unpickles what it is given with weights_only=False: it gets the verified tensors,
+        # serialised here, never the user's file
+        verified = io.BytesIO()
+        torch.save(state, verified)
+        verified.seek(0)
+        return FeatureExtractorInceptionV3("inception-v3-compat", ["logits_unbiased", "2048"], feature_extractor_weights_path=verified)
 
     def forward(self, images: Tensor) -> Features:
         logits, pool = self.model(_as_uint8(images).to(self.device))
@@ -133,9 +136,9 @@ class BuiltinClassifier(FeatureExtractor):
     name, classes = "builtin", len(CLASSES)
     resize = "bilinear 32x32, align_corners=False, input in [-1, 1]"
 
-    def build(self, weights_path: Path) -> nn.Module:
+    def build(self, state: dict[str, Tensor]) -> nn.Module:
         model = BuiltinNet()
-        model.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+        model.load_state_dict(state)
         return model
 
     def forward(self, images: Tensor) -> Features:

@@ -15,6 +15,8 @@ from typing import NamedTuple
 import numpy as np
 from torch import Tensor
 
+from genlab.files import replacing
+
 
 class FeatureStats(NamedTuple):
     mu: np.ndarray  # (D,)
@@ -24,9 +26,8 @@ class FeatureStats(NamedTuple):
     def save(self, path: str | Path) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, mu=self.mu, sigma=self.sigma, n=self.n)
-        tmp.replace(path)
+        with replacing(path, ".npz") as tmp:
+            np.savez(tmp, mu=self.mu, sigma=self.sigma, n=self.n)
 
     @classmethod
     def load(cls, path: str | Path) -> FeatureStats:

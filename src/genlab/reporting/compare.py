@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from genlab.config import data_label
 from genlab.errors import GenlabError
 from genlab.reporting import html as h
 from genlab.reporting.curves import moving_average
@@ -80,7 +81,7 @@ def table_rows(runs: Sequence[RunSummary], root: Path) -> list[dict[str, str]]:
             "run": _name(s, root),
             "family": s.family,
             "loss / preset": s.variant,
-            "data": _data(s.cfg.input.data),
+            "data": " <-> ".join(_data(part) for part in data_label(s.cfg).split(" <-> ")),
             "epochs": f"{s.epochs_done}/{s.cfg.run.epochs}",
             "last losses": _losses(s) or "-",
             "best": s.best or "-",
@@ -192,7 +193,7 @@ def write_comparison(
         heading = extra.title or f"{_name(s, out)}: {s.title}"
         facts = (
             f"run folder {_name(s, out)}; {s.state}, {s.epochs_done} of {s.cfg.run.epochs} epochs ({s.steps:,} steps) on "
-            f"{s.cfg.input.data}, {s.cfg.image_size}x{s.cfg.image_size}, {s.variant}"
+            f"{data_label(s.cfg)}, {s.cfg.image_size}x{s.cfg.image_size}, {s.variant}"
             + (f"; last {_losses(s)}" if s.last_losses else "") + (f"; best {s.best}" if s.best else "")
         )
         report = s.run.root / "report.html"

@@ -21,8 +21,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from genlab.config import HELP, Config, CycleGANConfig, DCGANConfig, VAEConfig, family_of, flatten
+from genlab.config import HELP, Config, CycleGANConfig, DCGANConfig, VAEConfig, data_label, family_of, flatten
 from genlab.data.builtin import DRAWN_PAIRS, DRAWN_SETS
+from genlab.files import write_text
 from genlab.losses.adversarial import DISCRIMINATOR_WINS
 from genlab.metrics.diversity import MAX_DUPLICATES, MIN_DIVERSITY, Collapse
 from genlab.reporting import html as h
@@ -201,6 +202,8 @@ def _state(run: RunDir, cfg: Config, done: int, diverged: dict | None) -> str:
 
 def _source_in_words(cfg: Config) -> str:
     data, size = cfg.input.data, cfg.image_size
+    if isinstance(cfg, CycleGANConfig) and (cfg.domain_a or cfg.domain_b):
+        return "two image folders"
     if data == "builtin":
         return f"the built-in handwritten digits (8x8 scans), resized once to {size}x{size} (bilinear, antialiased)"
     if data == "cifar10":
@@ -452,7 +455,7 @@ def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float
     evaluated = _evaluation_rows(summary)
     config_rows = _config_rows(cfg)
     head = (
-        f"{summary.title} on {cfg.input.data}, {cfg.image_size}x{cfg.image_size}, preset {cfg.run.preset}: "
+        f"{summary.title} on {data_label(cfg)}, {cfg.image_size}x{cfg.image_size}, preset {cfg.run.preset}: "
         f"{summary.state}, {summary.epochs_done} of {cfg.run.epochs} epochs, {summary.steps:,} steps"
     )
     losses = ", ".join(f"{k} {_fmt(v)}" for k, v in summary.last_losses.items())
@@ -522,13 +525,8 @@ def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float
 
     page = run.root / "report.html"
     running = summary.state == "running"
-    _write_text(page, h.page(f"{summary.title}: {run.root.name}", body, slider=bool(summary.grids), refresh=RELOAD_SECONDS if running else None))
-    _write_text(run.root / "report.md", "\n".join(md))
+    write_text(page, h.page(f"{summary.title}: {run.root.name}", body, slider=bool(summary.grids), refresh=RELOAD_SECONDS if running else None))
+    write_text(run.root / "report.md", "\n".join(md))
     return page
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Replace ``path`` whole (a reader never sees half a page)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import (
-    Config, DCGANConfig, config_to_dict, family_of, format_config, replace, resolve, resume_changes, save_config,
+    Config, DCGANConfig, config_to_dict, data_label, family_of, format_config, replace, resolve, resume_changes, save_config,
 )
 from genlab.data.images import InMemoryImages
 from genlab.data.loader import EpochBatches
@@ -76,7 +76,7 @@ def start_summary(cfg: Config, dataset: Any, run: RunDir) -> str:
     detail = f"{cfg.loss} loss, " if isinstance(cfg, DCGANConfig) else ""
     on = [name for name, value in dataclasses.asdict(cfg.speed).items() if value]
     return (
-        f"genlab: training {what} ({detail}preset {cfg.run.preset}) on {cfg.input.data} ({len(dataset):,} training images"
+        f"genlab: training {what} ({detail}preset {cfg.run.preset}) on {data_label(cfg)} ({len(dataset):,} training images"
         f"{' or pairs' if family_of(cfg) == 'cyclegan' else ''}, {cfg.image_size}x{cfg.image_size}) for {cfg.run.epochs} epochs "
         f"on {cfg.run.device} (speed options: {', '.join(on) or 'none'}) into {run.root}"
     )
@@ -141,12 +141,13 @@ def train(cfg: Config, out: str | Path, *, quiet: bool = False, verbose: bool = 
     return run
 
 
-def resumed_config(run: RunDir, overrides: dict[str, Any] | None) -> Config:
-    """The run's config with what --resume may change, validated before config.json is rewritten (by rank 0)."""
+def resumed_config(run: RunDir, overrides: dict[str, Any] | None, *, write: bool = True) -> Config:
+    """The run's config with what --resume may change, validated before config.json is rewritten (by rank 0; with
+    ``write`` False the caller writes it once it holds the run's lock)."""
     cfg = run.config()
     if overrides:
         cfg = resolve(replace(cfg, **resume_changes(cfg, overrides)))
-        if current().is_main:
+        if write and current().is_main:
             save_config(cfg, run.config_path)
     if cfg.run.tensorboard:
         require_tensorboard()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +29,12 @@ from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 from genlab.checkpoint import load_checkpoint, set_rng_state
-from genlab.config import DCGANConfig, config_to_dict, replace
+from genlab.config import DCGANConfig, config_to_dict, replace, save_config, sweep_configs  # noqa: F401 (sweep_configs: re-exported)
 from genlab.data.images import InMemoryImages
 from genlab.data.loader import EpochBatches
 from genlab.data.run_data import image_data
 from genlab.errors import GenlabError
+from genlab.files import read_json, write_json
 from genlab.reporting.tensorboard import TensorBoardLog, require_tensorboard
 from genlab.reporting.writer import background_writes
 from genlab.run_dir import History, RunDir, training_lock
@@ -51,12 +51,6 @@ SWEEP_FILE = "sweep.json"
 def member_name(loss: str, seed: int) -> str:
     return f"{loss}-s{seed}"
 
-
-def sweep_configs(base: DCGANConfig, losses: list[str], seeds: list[int]) -> list[DCGANConfig]:
-    """One config per (loss, seed), losses outermost; everything else is the base config's."""
-    if len(set(losses)) != len(losses) or len(set(seeds)) != len(seeds):
-        raise GenlabError(f"a sweep lists each loss and each seed once (got --loss {','.join(losses)} --seeds {','.join(map(str, seeds))})")
-    return [replace(base, loss=loss, seed=seed) for loss in losses for seed in seeds]
 
 
 class _Stacked:
@@ -190,6 +184,7 @@ class Member:
     best: float | None
     group: LossGroup
     index: int
+    step: int  # the member's last step
     batches: EpochBatches
     board: TensorBoardLog | None = None
 
@@ -204,22 +199,38 @@ class Member:
         return self.group.members[self.index].model
 
 
+# What every run of a sweep shares (one copy of the data, one length); within a loss the runs differ only in seed.
+SHARED = ("data", "data_root", "limit", "image_size", "epochs", "device")
+
+
 def _check_same_shape(configs: list[DCGANConfig]) -> None:
     first = config_to_dict(configs[0])
     for cfg in configs[1:]:
-        differing = sorted(k for k, v in config_to_dict(cfg).items() if v != first[k] and k not in ("loss", "seed"))
+        values = config_to_dict(cfg)
+        differing = sorted(k for k in SHARED if values[k] != first[k])
         if differing:
-            raise GenlabError(f"the runs of a sweep differ only in loss and seed; they differ in {', '.join(differing)}")
+            raise GenlabError(f"the runs of a sweep share {', '.join(SHARED)}; they differ in {', '.join(differing)}")
+    by_loss: dict[str, dict[str, Any]] = {}
+    for cfg in configs:
+        values = config_to_dict(cfg)
+        same = by_loss.setdefault(cfg.loss, values)
+        differing = sorted(k for k, v in values.items() if v != same[k] and k != "seed")
+        if differing:
+            raise GenlabError(f"the {cfg.loss} runs of a sweep differ only in seed; they differ in {', '.join(differing)}")
 
 
-def train_sweep(base: DCGANConfig, losses: list[str], seeds: list[int], out: str | Path, *, quiet: bool = False) -> list[RunDir]:
-    """Train every (loss, seed) into ``out/LOSS-sSEED`` as one process; returns the run folders."""
+def train_sweep(configs: list[DCGANConfig], out: str | Path, *, quiet: bool = False) -> list[RunDir]:
+    """Train every config (one per loss and seed, see ``sweep_configs``) into ``out/LOSS-sSEED`` as one process;
+    returns the run folders."""
     if current().distributed:
         raise GenlabError("a sweep trains in one process; run it without torchrun")
-    if base.speed.compile or base.speed.cuda_graphs:
+    if any(cfg.speed.compile or cfg.speed.cuda_graphs for cfg in configs):
         raise GenlabError("a sweep calls its stacked networks through torch.func; leave out --compile and --cuda-graphs")
-    base = replace(base, channels_last=False)  # the stacked networks see 5-d inputs: no NHWC layout
-    configs = sweep_configs(base, losses, seeds)
+    configs = [replace(cfg, channels_last=False) for cfg in configs]  # the stacked networks see 5-d inputs: no NHWC
+    _check_same_shape(configs)
+    base = configs[0]
+    losses = list(dict.fromkeys(cfg.loss for cfg in configs))
+    seeds = list(dict.fromkeys(cfg.run.seed for cfg in configs))
     out = Path(out).expanduser()
     sweep_file = out / SWEEP_FILE
     if sweep_file.exists():
@@ -232,7 +243,7 @@ def train_sweep(base: DCGANConfig, losses: list[str], seeds: list[int], out: str
     for cfg in configs:
         run = RunDir.create(out / member_name(cfg.loss, cfg.run.seed), cfg)
         runs.append(run)
-    sweep_file.write_text(json.dumps({"losses": losses, "seeds": seeds, "members": [r.root.name for r in runs]}, indent=2) + "\n")
+    write_json(sweep_file, {"losses": losses, "seeds": seeds, "members": [r.root.name for r in runs]})
     trainers = [DCGANTrainer(cfg, fixed_real_batch(images, seed=cfg.run.seed)) for cfg in configs]
     for trainer, run in zip(trainers, runs):
         (run.root / "architecture.md").write_text(trainer.model.describe())
@@ -243,7 +254,7 @@ def train_sweep(base: DCGANConfig, losses: list[str], seeds: list[int], out: str
             f"for {base.run.epochs} epochs on {base.run.device} into {out}",
             flush=True,
         )
-    _fit(configs, trainers, runs, images, start_epoch=0, start_step=0, bests=[None] * len(runs), quiet=quiet)
+    _fit(configs, trainers, runs, images, start_epoch=0, start_steps=[0] * len(runs), bests=[None] * len(runs), quiet=quiet)
     _say_finished(out, runs, quiet)
     return runs
 
@@ -260,7 +271,9 @@ def _say_finished(out: Path, runs: list[RunDir], quiet: bool) -> None:
 def resume_sweep(out: str | Path, overrides: dict[str, Any] | None = None, *, quiet: bool = False) -> list[RunDir]:
     """Continue every member of the sweep in ``out`` from its latest checkpoint."""
     out = Path(out).expanduser()
-    listing = json.loads((out / SWEEP_FILE).read_text())
+    listing = read_json(out / SWEEP_FILE, "sweep file")
+    if not isinstance(listing, dict) or not isinstance(listing.get("members"), list) or not all(isinstance(m, str) for m in listing["members"]):
+        raise GenlabError(f"sweep file {out / SWEEP_FILE} does not list its members; restore it or resume each run alone")
     runs = [RunDir.open(out / name) for name in listing["members"]]
     missing = [r.root.name for r in runs if not r.latest.is_file()]
     if missing:
@@ -273,8 +286,8 @@ def resume_sweep(out: str | Path, overrides: dict[str, Any] | None = None, *, qu
             f"{out}: the members stopped at different epochs ({', '.join(f'{k} {v}' for k, v in epochs.items())}); bring them level "
             + "; ".join(f"genlab train --resume {out / k} --epochs {max(epochs.values())}" for k, v in epochs.items() if v == behind)
         )
-    configs = [resumed_config(run, overrides) for run in runs]
-    epoch, step = checkpoints[0]["epoch"], checkpoints[0]["step"]
+    configs = [resumed_config(run, overrides, write=False) for run in runs]
+    epoch = checkpoints[0]["epoch"]
     check_epochs_left(out, epoch, configs[0])
     images, _ = image_data(configs[0])
     trainers = []
@@ -283,19 +296,22 @@ def resume_sweep(out: str | Path, overrides: dict[str, Any] | None = None, *, qu
         trainer.load_state_dict(checkpoint["trainer"])
         trainers.append(trainer)
     set_rng_state(checkpoints[0]["rng"])
-    for run in runs:
-        run.diverged_path.unlink(missing_ok=True)
     if not quiet:
-        print(f"genlab: resuming the sweep {out} ({len(runs)} runs) at epoch {epoch + 1}/{configs[0].run.epochs} (step {step})", flush=True)
-    _fit(configs, trainers, runs, images, start_epoch=epoch, start_step=step, bests=[c.get("best") for c in checkpoints], quiet=quiet, resumed=True)
+        print(f"genlab: resuming the sweep {out} ({len(runs)} runs) at epoch {epoch + 1}/{configs[0].run.epochs}", flush=True)
+    _fit(
+        configs, trainers, runs, images, start_epoch=epoch, start_steps=[c["step"] for c in checkpoints],
+        bests=[c.get("best") for c in checkpoints], quiet=quiet, resumed=True,
+    )
     _say_finished(out, runs, quiet)
     return runs
 
 
 def _fit(
     configs: list[DCGANConfig], trainers: list[DCGANTrainer], runs: list[RunDir], images: InMemoryImages, *,
-    start_epoch: int, start_step: int, bests: list[float | None], quiet: bool, resumed: bool = False,
+    start_epoch: int, start_steps: list[int], bests: list[float | None], quiet: bool, resumed: bool = False,
 ) -> None:
+    """Train the members from ``start_epoch``; a resumed sweep's config files are written only once every member's
+    lock is held (a refused resume changes no file)."""
     _check_same_shape(configs)
     base = configs[0]
     groups: dict[str, list[int]] = {}
@@ -312,10 +328,10 @@ def _fit(
     for loss, indices in groups.items():
         for k, i in enumerate(indices):
             cfg, run = configs[i], runs[i]
-            history = History.load(run.history_path, up_to_step=start_step) if resumed else History(run.history_path)
+            history = History.load(run.history_path, up_to_step=start_steps[i]) if resumed else History(run.history_path)
             members.append(Member(
                 cfg, run, history, _Readback(cfg.run.log_every, run, history, main=True),
-                TrainingEvaluator(cfg) if cfg.scores.eval_every else None, bests[i], stacked[loss], k,
+                TrainingEvaluator(cfg) if cfg.scores.eval_every else None, bests[i], stacked[loss], k, start_steps[i],
                 EpochBatches(images, cfg.batch_size, seed=cfg.run.seed, workers=cfg.input.workers, device=device),
             ))
     training = False  # set once every member's lock is held
@@ -326,43 +342,47 @@ def _fit(
                 if member.cfg.run.tensorboard:
                     member.board = TensorBoardLog(member.run, logged_rows=len(member.history.rows))
                     stack.callback(member.board.close)
+            if resumed:
+                for member in members:
+                    save_config(member.cfg, member.run.config_path)
+                    member.run.diverged_path.unlink(missing_ok=True)
             stack.enter_context(background_writes(bool(base.speed.async_writes)))  # closed first: pending writes land
             training = True
-            _epochs(members, stacked, base, start_epoch, start_step, quiet=quiet)
+            _epochs(members, stacked, base, start_epoch, quiet=quiet)
     except BaseException:  # the pages stop saying "running"
         for member in members if training else ():
             mark_stopped(member.run)
         raise
 
 
-def _epochs(members: list[Member], stacked: dict[str, LossGroup], base: DCGANConfig, start_epoch: int, start_step: int, *, quiet: bool) -> None:
-    epochs, step = base.run.epochs, start_step
+def _epochs(members: list[Member], stacked: dict[str, LossGroup], base: DCGANConfig, start_epoch: int, *, quiet: bool) -> None:
+    """Each epoch, every loss's stacked model takes its own steps (the losses may differ in batch size and so in
+    steps per epoch); then every member closes the epoch."""
+    epochs = base.run.epochs
     for epoch in range(start_epoch + 1, epochs + 1):
-        started, seen = time.perf_counter(), 0
-        streams = [iter(m.batches.epoch(epoch)) for m in members]
-        bar = tqdm(range(len(members[0].batches)), desc=f"sweep epoch {epoch}/{epochs}", unit="step", mininterval=0.5, disable=quiet)
-        for _ in bar:
-            step += 1
-            batches = [next(stream) for stream in streams]
-            position = 0
-            for group in stacked.values():  # the losses interleave, step by step
-                size = len(group.members)
-                numbers = group.train_step(batches[position : position + size], step)
-                for member, row in zip(members[position : position + size], numbers):
+        for loss, group in stacked.items():
+            own = [m for m in members if m.group is group]
+            started, seen = time.perf_counter(), 0
+            streams = [iter(m.batches.epoch(epoch)) for m in own]
+            bar = tqdm(range(len(own[0].batches)), desc=f"sweep epoch {epoch}/{epochs} {loss}", unit="step", mininterval=0.5, disable=quiet)
+            for _ in bar:
+                batches = [next(stream) for stream in streams]
+                step = own[0].step + 1
+                for member, row in zip(own, group.train_step(batches, step)):
+                    member.step = step
                     member.readback.add(step, epoch, row)
-                position += size
-            seen += sum(b.shape[0] for b in batches)
-            if members[0].readback.due():  # every member's readback is due at the same steps
-                numbers = [m.readback.read() for m in members]
-                _show(bar, numbers[0], seen / max(time.perf_counter() - started, 1e-9))
-        for member in members:
-            member.readback.read()
-        bar.close()
+                seen += sum(b.shape[0] for b in batches)
+                if own[0].readback.due():  # every member's readback is due at the same steps
+                    numbers = [m.readback.read() for m in own]
+                    _show(bar, numbers[0], seen / max(time.perf_counter() - started, 1e-9))
+            for member in own:
+                member.readback.read()
+            bar.close()
         for member in members:
             cfg = member.cfg
             member.best = _close_epoch(
                 member, member.run, member.history, member.evaluator, member.best,
-                config=config_to_dict(cfg), epoch=epoch, epochs=epochs, step=step, checkpoint_every=cfg.run.checkpoint_every,
+                config=config_to_dict(cfg), epoch=epoch, epochs=epochs, step=member.step, checkpoint_every=cfg.run.checkpoint_every,
             )
             publish_epoch(member.run, member.history, member.board, epoch=epoch, epochs=epochs)
 

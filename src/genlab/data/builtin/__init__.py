@@ -12,7 +12,6 @@ Training images are indices 0..N-1 and test images start at ``TEST_START``, so t
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from genlab.data.builtin import animefaces, seasons, toonfaces
 from genlab.data.builtin.digits import BUILTIN_NATIVE_SIZE, BUILTIN_TRAIN_SIZE, builtin_digits
 from genlab.data.images import InMemoryImages
 from genlab.errors import GenlabError
+from genlab.files import replacing
 
 __all__ = [
     "BUILTIN_NATIVE_SIZE", "BUILTIN_TRAIN_SIZE", "DRAWN_PAIRS", "DRAWN_SETS", "DrawnSet", "builtin_digits", "drawn_images", "write_pair_folders",
@@ -95,9 +95,8 @@ def _save_cache(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
     """Written whole then renamed; an unwritable data root only costs drawing again next time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez_compressed(tmp, images=images, labels=labels)
-        tmp.replace(path)
+        with replacing(path, ".npz") as tmp:
+            np.savez_compressed(tmp, images=images, labels=labels)
     except OSError as e:
         warnings.warn(f"could not keep the drawn images in {path.parent} ({e}); they will be drawn again next time", stacklevel=3)
 
