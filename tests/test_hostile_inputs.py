@@ -317,7 +317,7 @@ def test_a_full_disk_at_the_save_is_one_line_and_the_previous_checkpoint_is_unto
     monkeypatch.setattr(genlab.checkpoint.torch, "save", full)
     err = _error(capsys, ["train", "--resume", str(run), "--epochs", "2"])
     assert err == (
-        f"no space left on the disk while writing {run / 'checkpoints' / 'latest.pt'}; the earlier checkpoints are intact: "
+        f"no space left on the disk while writing {run / 'checkpoints' / 'epoch-0002.pt'}; the earlier checkpoints are intact: "
         "free some space and continue with --resume"
     )
     assert (run / "checkpoints" / "latest.pt").read_bytes() == before

@@ -401,26 +401,32 @@ def _coerce(config_cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in values.items():
         _, kind = kinds[key]
-        try:
-            if is_auto_switch(kind):
-                if isinstance(value, str):
-                    if value.lower() not in SWITCH_WORDS:
-                        raise ValueError
-                    value = SWITCH_WORDS[value.lower()]
-                elif value is not None and not isinstance(value, bool):
-                    raise ValueError
-            elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-                value = float(value)
-            elif kind is int and isinstance(value, float) and value.is_integer():
+        if is_auto_switch(kind):
+            if isinstance(value, str) and value.lower() in SWITCH_WORDS:
+                value = SWITCH_WORDS[value.lower()]
+            elif value is not None and not isinstance(value, bool):
+                raise GenlabError(f"setting {key}={value!r} is not a switch; choose one of ['auto', 'on', 'off']")
+        elif kind is bool:
+            if not isinstance(value, bool):
+                raise GenlabError(f"setting {key}={value!r} is not true or false; write {key} = true or {key} = false")
+        elif kind is int:
+            if isinstance(value, float) and value.is_integer():
                 value = int(value)
-            elif (kind is str or choices(kind)) and not isinstance(value, str):
-                value = str(value)
-        except (TypeError, ValueError):
-            if is_auto_switch(kind):
-                raise GenlabError(f"setting {key}={value!r} is not a switch; choose one of ['auto', 'on', 'off']") from None
-            raise GenlabError(f"setting {key}={value!r} is not a valid {getattr(kind, '__name__', kind)}") from None
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise GenlabError(f"setting {key}={value!r} is not a whole number; write e.g. {key} = {_group_default(config_cls, key)}")
+        elif kind is float:
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise GenlabError(f"setting {key}={value!r} is not a number; write it without quotes, e.g. {key} = 0.001")
+            value = float(value)
+        elif not isinstance(value, str):  # text and named choices
+            raise GenlabError(f"setting {key}={value!r} is not text; write it in quotes, e.g. {key} = \"{value}\"")
         out[key] = value
     return out
+
+
+def _group_default(config_cls: type, key: str) -> Any:
+    group, _ = flat_fields(config_cls)[key]
+    return getattr(getattr(config_cls(), group), key) if group else getattr(config_cls(), key)
 
 
 def _nest(config_cls: type, values: Mapping[str, Any]) -> Config:
@@ -483,6 +489,23 @@ NOT_NEGATIVE = ("seed", "limit", "workers", "eval_every", "pool_size", "crop_siz
 POSITIVE = ("lr", "clip_value", "sigma")
 
 
+MAX_SEED = 2**63 - 1
+MAX_IMAGE_SIZE = 1024
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:,.3g} TB"
+
+
+def check_seed(seed: int) -> None:
+    if not 0 <= seed <= MAX_SEED:
+        raise GenlabError(f"seed must be between 0 and 2**63 - 1 (got {seed})")
+
+
 def validate(cfg: Config) -> None:
     values = flatten(cfg)
     check_device(values["device"])
@@ -509,7 +532,14 @@ def validate(cfg: Config) -> None:
     for name in ("holdout", "crop_fraction", "test_fraction"):
         if name in values and not 0 <= values[name] <= 1:
             raise GenlabError(f"{name} must be between 0 and 1 (got {values[name]})")
+    check_seed(values["seed"])
     size = values["image_size"]
+    if size > MAX_IMAGE_SIZE:
+        first_layer = values["batch_size"] * values["width"] * (size // 2) ** 2 * 4  # float32 activations of one batch
+        raise GenlabError(
+            f"image_size {size} is above the largest genlab trains ({MAX_IMAGE_SIZE}): one batch's first-layer activations "
+            f"alone would need {_bytes(first_layer)}; choose --image-size {MAX_IMAGE_SIZE} or less"
+        )
     if isinstance(cfg, CycleGANConfig):
         if size < 32 or size % 4:
             raise GenlabError(f"image_size must be a multiple of 4, at least 32 (got {size})")
@@ -533,7 +563,10 @@ def build_config(
         from_file = load_toml(config_file)
         from_file = from_file.get(family, from_file)
         _check_keys(config_cls, from_file, f"config file {config_file}")
-        user.update(_coerce(config_cls, from_file))
+        try:
+            user.update(_coerce(config_cls, from_file))
+        except GenlabError as e:
+            raise GenlabError(f"config file {config_file}: {e}") from None
     if overrides:
         _check_keys(config_cls, overrides, "the flags")
         user.update(_coerce(config_cls, overrides))

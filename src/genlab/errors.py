@@ -11,6 +11,10 @@ class GenlabError(Exception):
     """
 
 
+class GenlabWarning(UserWarning):
+    """Something the user should know that does not stop the command (the command line prints it on one line)."""
+
+
 # Operating-system errors a user fixes outside genlab, and what to tell them.
 _OS_ERROR_ADVICE = {
     errno.EACCES: "permission denied: {where}; change the permissions or choose another path",

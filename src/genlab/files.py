@@ -58,3 +58,26 @@ def read_json(path: str | Path, what: str = "file") -> Any:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise GenlabError(f"{what} {path} is damaged ({e}); restore it or remove the folder") from None
+
+
+# What a run folder holds that a command's output must never replace (evaluation-*.json beside them is the default
+# output of evaluate and is allowed).
+RUN_FILES = ("config.json", "history.csv", "sweep.json", "report.html", "report.md", "architecture.md", "diverged.json", ".lock")
+RUN_FOLDERS = ("checkpoints", "images", "plots", "tensorboard")
+
+
+def check_output(path: str | Path, flag: str = "--out") -> Path:
+    """``path`` as an output, refused when it would replace one of a run's own files (its config, history,
+    checkpoints, grids, pages) or a whole run folder."""
+    path = Path(path).expanduser()
+    resolved = path.resolve()
+    if (resolved / "config.json").is_file():
+        raise GenlabError(f"{flag} {path} is a run folder; write the output elsewhere")
+    for depth, folder in enumerate(resolved.parents):
+        if not (folder / "config.json").is_file():
+            continue
+        inside = resolved.relative_to(folder).parts
+        if (depth == 0 and inside[0] in RUN_FILES) or inside[0] in RUN_FOLDERS:
+            raise GenlabError(f"{flag} {path} would replace a file of the run {folder}; write the output elsewhere")
+        break
+    return path

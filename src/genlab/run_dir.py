@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from genlab.config import load_config, save_config
-from genlab.data.images import GenlabWarning
-from genlab.errors import GenlabError
+from genlab.errors import GenlabError, GenlabWarning
 from genlab.files import write_with
 
 
@@ -88,8 +87,9 @@ class RunDir:
                 raise GenlabError(
                     f"{run.root} already holds a run; continue it with --resume {run.root} or choose another --out"
                 )
-            if run.lock_path.exists():
-                raise GenlabError(f"{run.root} is being trained by another genlab process; choose another --out")
+            pid = run.trainer_pid()  # a lock whose owner died (a kill -9 in epoch 1) is stale: the run starts again
+            if pid is not None and pid != os.getpid():
+                raise GenlabError(f"{run.root} is being trained by another genlab process (PID {pid}); choose another --out")
             warnings.warn(
                 f"{run.root} holds a run that never finished an epoch (no checkpoint); starting it again there",
                 GenlabWarning,
@@ -141,8 +141,14 @@ class History:
         rows = []
         if path.is_file():
             with path.open(newline="") as f:
-                for raw in csv.DictReader(f):
-                    row = {k: float(v) for k, v in raw.items() if v not in ("", None)}
+                for line, raw in enumerate(csv.DictReader(f), start=2):
+                    try:
+                        row = {k: float(v) for k, v in raw.items() if k is not None and v not in ("", None)}
+                    except (TypeError, ValueError):
+                        bad = next(k for k, v in raw.items() if k is not None and v not in ("", None) and not _is_float(v))
+                        raise GenlabError(
+                            f"{path} line {line}: column {bad!r} holds {raw[bad]!r}, not a number; fix or remove that row"
+                        ) from None
                     if row.get("step", math.inf) <= up_to_step:
                         rows.append(row)
         return cls(path, rows)
@@ -190,6 +196,14 @@ class History:
 
         write_with(self.path, write)
         self._written = len(self.rows)
+
+
+def _is_float(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _formatted(rows: list[dict[str, float]]) -> list[dict[str, Any]]:

@@ -11,7 +11,9 @@ from tqdm.auto import tqdm
 
 from genlab.data.sources import load_images
 from genlab.data.transforms import to_model_range
+from genlab.config import check_seed
 from genlab.errors import GenlabError
+from genlab.files import check_output
 from genlab.reporting.grids import interleave, save_grid, save_images
 from genlab.families import Reconstructor, Sampler
 from genlab.runs import load_model
@@ -19,6 +21,9 @@ from genlab.runs import load_model
 
 def generate(model: Sampler, n: int, *, seed: int, batch_size: int = 256) -> Iterator[Tensor]:
     """Batches of generated images in [-1, 1], ``n`` in all, from latents drawn with ``seed``."""
+    if batch_size < 1:
+        raise GenlabError(f"--batch-size must be at least 1 (got {batch_size})")
+    check_seed(seed)
     noise = torch.Generator().manual_seed(seed)
     done = 0
     while done < n:
@@ -31,6 +36,7 @@ def sample(run_dir: str | Path, n: int, out: str | Path, *, checkpoint: str = "l
     """``out`` ending in .png: one grid; otherwise a folder of n PNGs (000000.png, ...)."""
     if n < 1:
         raise GenlabError(f"-n must be at least 1 (got {n})")
+    out = check_output(out)
     model = load_model(run_dir, checkpoint, device).model
     if not isinstance(model, Sampler):
         raise GenlabError(f"{run_dir} holds a translation model, which has no prior to sample; use 'genlab translate'")
@@ -49,6 +55,7 @@ def sample(run_dir: str | Path, n: int, out: str | Path, *, checkpoint: str = "l
 
 def reconstruct(run_dir: str | Path, input_dir: str | Path, output: str | Path, *, checkpoint: str = "latest", device: str = "cpu", limit: int = 64) -> Path:
     """A grid of (ground truth | reconstruction) pairs for the images of a folder, preprocessed as in training."""
+    output = check_output(output, "--output")
     trained = load_model(run_dir, checkpoint, device)
     cfg, model = trained.cfg, trained.model
     if not isinstance(model, Reconstructor):

@@ -11,7 +11,6 @@ honestly. Reference features are cached (``genlab.metrics.feature_cache``).
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +19,11 @@ from typing import Any, get_args
 import torch
 from torch import Tensor
 
-from genlab.config import Config, CycleGANConfig, NetworkName, data_label, load_config, resolve_data_root
+from genlab.config import Config, CycleGANConfig, NetworkName, check_seed, data_label, load_config, resolve_data_root
 from genlab.data.builtin import DRAWN_SETS, builtin_digits, drawn_images
 from genlab.data.cifar10 import load_cifar10
 from genlab.data.images import ImageFolder, InMemoryImages, fingerprint
+from genlab.files import check_output, write_json
 from genlab.data.run_data import test_domains
 from genlab.data.transforms import to_uint8
 from genlab.errors import GenlabError
@@ -67,6 +67,7 @@ class Protocol:
         for name, least in (("n", 1), ("splits", 1), ("reference_n", 1), ("kid_subsets", 1), ("kid_subset_size", 2)):
             if getattr(self, name) < least:
                 raise GenlabError(f"--{name.replace('_', '-')} must be at least {least} (got {getattr(self, name)})")
+        check_seed(self.seed)
 
 
 # Named protocols: what papers report, and what the assignment's own test code does
@@ -191,6 +192,11 @@ def features_of(source: ImageSource, extractor: FeatureExtractor, desc: str) -> 
     return cached_features(extractor, source.batches, n=source.n, key=source.cache_key, name=source.description, desc=desc)
 
 
+def check_batch_size(batch_size: int) -> None:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise GenlabError(f"--batch-size must be at least 1 (got {batch_size})")
+
+
 @dataclass
 class Evaluation:
     source: str
@@ -210,9 +216,9 @@ class Evaluation:
         return "\n".join(lines + [f"warning: {w}" for w in self.warnings])
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
+        path = check_output(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        write_json(path, self.to_dict())
         return path
 
 
@@ -230,6 +236,7 @@ def evaluate(
     and by default FID/KID against the real test set of the target domain. ``extractor``: one already made for
     the protocol's network (reused across calls)."""
     p = protocol
+    check_batch_size(batch_size)
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
         raise GenlabError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")

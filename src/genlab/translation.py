@@ -16,6 +16,7 @@ from genlab.data.images import ImageFolder
 from genlab.data.transforms import to_uint8
 from genlab.data.unpaired import test_transform
 from genlab.errors import GenlabError
+from genlab.files import check_output
 from genlab.families.cyclegan import CycleGAN, check_direction
 from genlab.runs import load_model
 
@@ -31,7 +32,7 @@ def translate_folder(
     if not isinstance(model, CycleGAN):
         raise GenlabError(f"{run_dir} is not a CycleGAN run; translation needs a model trained with 'genlab train cyclegan'")
     folder = ImageFolder(input_dir, decode=True)  # a truncated file is skipped and counted, not met halfway
-    output_dir = Path(output_dir)
+    output_dir = check_output(output_dir, "--output")
     if output_dir.resolve() == folder.folder.resolve():
         raise GenlabError("--output must differ from --input (translated images would overwrite the originals)")
     for index in tqdm(range(len(folder)), desc=f"translating {direction}", unit="img"):

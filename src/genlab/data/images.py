@@ -14,13 +14,9 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from genlab.data.transforms import pil_to_uint8_tensor, to_rgb
-from genlab.errors import GenlabError
+from genlab.errors import GenlabError, GenlabWarning  # noqa: F401 (GenlabWarning: re-exported)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm")
-
-
-class GenlabWarning(UserWarning):
-    pass
 
 
 def list_images(folder: str | Path) -> list[Path]:
@@ -32,8 +28,17 @@ def list_images(folder: str | Path) -> list[Path]:
         raise GenlabError(f"image folder {folder} does not exist; check the path")
     if not folder.is_dir():
         raise GenlabError(f"{folder} is not a folder; give a folder that holds image files")
-    # a link with an image's name that leads nowhere (a loop, a missing target) is listed, and counted as unreadable
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and (p.is_file() or p.is_symlink()))
+    # a link with an image's name that leads nowhere (a loop, a missing target) is listed, and counted as unreadable;
+    # a pipe, socket or device with an image's name (directly or through a link) is skipped: reading it could block
+    files, special = [], 0
+    for p in sorted(folder.rglob("*")):
+        if p.suffix.lower() not in IMAGE_EXTENSIONS:
+            continue
+        if p.is_file() or (p.is_symlink() and not p.exists()):
+            files.append(p)
+        elif not p.is_dir():
+            special += 1
+    warn_skipped(special, folder, "file(s) that are not regular files (pipes, sockets, devices)")
     if not files:
         raise GenlabError(
             f"image folder {folder} holds no images ({', '.join(IMAGE_EXTENSIONS)}); put image files in it"
@@ -41,7 +46,9 @@ def list_images(folder: str | Path) -> list[Path]:
     return files
 
 
-UNREADABLE = (UnidentifiedImageError, OSError, ValueError)  # what opening or decoding a broken image file raises
+# what opening or decoding a broken image file raises; a decompression bomb (an image of hundreds of megapixels,
+# PIL's limit) is refused before it is decoded
+UNREADABLE = (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError)
 
 
 def open_rgb(path: Path) -> Image.Image:

@@ -16,6 +16,7 @@ import json
 import math
 import operator
 import re
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 
 from genlab.config import HELP, Config, CycleGANConfig, DCGANConfig, VAEConfig, data_label, family_of, flatten
 from genlab.data.builtin import DRAWN_PAIRS, DRAWN_SETS
+from genlab.errors import GenlabWarning
 from genlab.files import write_text
 from genlab.losses.adversarial import DISCRIMINATOR_WINS
 from genlab.metrics.diversity import MAX_DUPLICATES, MIN_DIVERSITY, Collapse
@@ -66,10 +68,17 @@ def evaluations(run: RunDir) -> list[tuple[str, dict[str, Any]]]:
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and "metrics" in data:
+            data = None
+        metrics = data.get("metrics") if isinstance(data, dict) else None
+        if isinstance(metrics, dict) and all(_is_number(v) for v in metrics.values()):
             results.append((path.name, data))
+        else:
+            warnings.warn(f"skipped {path}: not an evaluate result with numeric metrics", GenlabWarning, stacklevel=2)
     return results
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -177,6 +186,8 @@ def summarize(run_dir: str | Path | RunDir, *, rows: list[dict[str, float]] | No
         try:
             diverged = json.loads(run.diverged_path.read_text())
         except (OSError, ValueError):
+            diverged = None
+        if not isinstance(diverged, dict) or not isinstance(diverged.get("epoch", 0), int):
             diverged = {"message": "training stopped on a NaN or infinite number"}
     epochs = [int(row["epoch"]) for row in rows if "epoch" in row]
     done = max(epochs, default=0)

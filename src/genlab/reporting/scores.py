@@ -13,6 +13,7 @@ from pathlib import Path
 
 from genlab.config import Config, CycleGANConfig, DCGANConfig, VAEConfig
 from genlab.errors import GenlabError
+from genlab.files import check_output
 from genlab.metrics.diversity import collapse_check
 from genlab.scoring import PROTOCOLS, Evaluation, Protocol, collapse_warnings, evaluate, flag_collapse
 from genlab.metrics.feature_extractors import make_extractor
@@ -75,7 +76,8 @@ def write_report(
         + ("; diversity: mean pairwise feature distance relative to the real images' (about 1 for real data; "
            "below 0.5, or over 20% near-duplicates, flags a collapse)" if real is not None else ""),
     ]
-    out = Path(out)
+    out = check_output(out)
+    check_output(out.with_suffix(".json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     twin = out.with_suffix(".json")

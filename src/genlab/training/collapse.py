@@ -18,7 +18,8 @@ import warnings
 import torch
 from torch import Tensor
 
-from genlab.data.images import GenlabWarning, InMemoryImages
+from genlab.data.images import InMemoryImages
+from genlab.errors import GenlabWarning
 from genlab.data.transforms import to_model_range
 from genlab.metrics.diversity import Collapse, collapse_check
 from genlab.run_dir import History, RunDir

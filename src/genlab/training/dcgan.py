@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from genlab.config import DCGANConfig, OptimizerName
-from genlab.data.images import GenlabWarning
+from genlab.errors import GenlabWarning
 from genlab.data.transforms import to_model_range
 from genlab.losses.adversarial import DISCRIMINATOR_WINS, clip_weights_, get_loss, gradient_penalty
 from genlab.families import load_weights

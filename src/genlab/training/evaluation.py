@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from genlab.config import Config, CycleGANConfig
-from genlab.data.images import GenlabWarning
+from genlab.errors import GenlabWarning
 from genlab.data.run_data import test_domains
 from genlab.data.transforms import to_uint8
 from genlab.metrics.feature_extractors import extract, make_extractor

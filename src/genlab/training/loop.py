@@ -10,7 +10,6 @@ process trains; rank 0 alone shows progress and writes the run folder.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from typing import Any, Protocol
@@ -22,6 +21,7 @@ from tqdm.auto import tqdm
 from genlab import __version__
 from genlab.data.loader import EpochBatches
 from genlab.errors import GenlabError
+from genlab.files import write_json
 from genlab.reporting.run_report import write_run_report
 from genlab.reporting.tensorboard import TensorBoardLog
 from genlab.reporting.writer import background_writes, write
@@ -178,11 +178,13 @@ def _close_epoch(
         "rng": rng_state(),
         "best": best,
     }
-    save_atomic(state, run.latest)
-    if improved:
-        save_atomic(state, run.checkpoints / "best.pt")
+    # latest.pt last: a kill in the middle of these writes leaves latest.pt at the epoch before, so a resume
+    # trains this epoch again and writes its kept checkpoints anew
     if epoch % checkpoint_every == 0 or epoch == epochs:
         save_atomic(state, run.epoch_checkpoint(epoch))
+    if improved:
+        save_atomic(state, run.checkpoints / "best.pt")
+    save_atomic(state, run.latest)
     return best
 
 
@@ -216,6 +218,6 @@ def _stop_if_diverged(numbers: dict[str, float], step: int, epoch: int, run: Run
     message = f"training stopped: {name} became {value} at step {step} (epoch {epoch}); {kept}"
     if history is not None:  # rank 0 keeps the rows up to the failure, says where it stopped, and shows it on the page
         history.flush()
-        run.diverged_path.write_text(json.dumps({"step": step, "epoch": epoch, "column": name, "value": str(value), "message": message}) + "\n")
+        write_json(run.diverged_path, {"step": step, "epoch": epoch, "column": name, "value": str(value), "message": message})
         write_run_report(run, rows=list(history.rows), state="diverged")
     raise GenlabError(message)

@@ -15,7 +15,8 @@ import torch
 from torch import Tensor, nn
 
 from genlab.config import VAEConfig
-from genlab.data.images import GenlabWarning, InMemoryImages
+from genlab.data.images import InMemoryImages
+from genlab.errors import GenlabWarning
 from genlab.data.transforms import to_model_range
 from genlab.losses.elbo import bits_per_dim, negative_elbo
 from genlab.families import load_weights
