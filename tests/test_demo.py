@@ -17,13 +17,13 @@ def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
         run = tmp_path / "demo" / f"dcgan-{loss}"
         assert (run / "images" / "fake_image-001.png").is_file()
         assert (run / "plots" / "losses.png").is_file()
-        assert f"src='dcgan-{loss}/images/fake_image-001.png'" in html
-        assert f"href='dcgan-{loss}/report.html'" in html and (run / "report.html").is_file()
+        assert f"src='./dcgan-{loss}/images/fake_image-001.png'" in html
+        assert f"href='./dcgan-{loss}/report.html'" in html and (run / "report.html").is_file()
     assert "dcgan-wgan-gp/plots/losses.png" in (tmp_path / "demo" / "index.md").read_text()
-    assert "src='vae-toonfaces/images/recon-001.png'" in html and "src='vae-toonfaces/plots/elbo.png'" in html
+    assert "src='./vae-toonfaces/images/recon-001.png'" in html and "src='./vae-toonfaces/plots/elbo.png'" in html
     assert (tmp_path / "demo" / "vae-toonfaces" / "images" / "prior-001.png").is_file()
     for task in ("seasons", "toonfaces2anime"):  # both directions of both translation tasks
-        assert f"src='cyclegan-{task}/images/fakeB2A-001.png'" in html and f"src='cyclegan-{task}/images/fakeA2B-001.png'" in html
+        assert f"src='./cyclegan-{task}/images/fakeB2A-001.png'" in html and f"src='./cyclegan-{task}/images/fakeA2B-001.png'" in html
     report = (tmp_path / "demo" / "inception_score.txt").read_text().splitlines()
     assert [line.split(":")[0] for line in report if " Inception Score " in line] == [
         "GAN (DCGAN)", "LSGAN (DCGAN)", "WGAN (DCGAN)", "WGAN-GP (DCGAN)", "real images (builtin-test)",
@@ -37,7 +37,7 @@ def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
     assert html.count("; real images (toonfaces-test) ") == 2
     assert "Trained: 23 steps of batch 64 (1 epochs), 16x16, preset assignment, gan loss, " in html
     # a comparison page: the curves overlaid on one figure, the last grids side by side, the table as JSON
-    assert "src='index-curves.png'" in html and (tmp_path / "demo" / "index-curves.png").is_file()
+    assert "src='./index-curves.png'" in html and (tmp_path / "demo" / "index-curves.png").is_file()
     assert "Last samples side by side" in html
     table = json.loads((tmp_path / "demo" / "index.json").read_text())
     assert [row["run"] for row in table] == [

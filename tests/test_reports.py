@@ -52,9 +52,9 @@ def test_every_epoch_rewrites_the_report_with_everything_the_run_holds(runs):
     page = (run / "report.html").read_text()
     md = (run / "report.md").read_text()
     for epoch in (1, 2, 3):  # every epoch's grid listed, in the page and its markdown twin
-        assert f"href='images/fake_image-{epoch:03d}.png'" in page and f"[{epoch}](images/fake_image-{epoch:03d}.png)" in md
+        assert f"href='./images/fake_image-{epoch:03d}.png'" in page and f"[{epoch}](./images/fake_image-{epoch:03d}.png)" in md
     assert "finished, 3 of 3 epochs, 12 steps" in page
-    assert "src='plots/losses.png'" in page and "src='plots/scores.png'" in page
+    assert "src='./plots/losses.png'" in page and "src='./plots/scores.png'" in page
     # the scores table: one row per evaluation, the lowest KID marked as best.pt's epoch
     kid = {int(r["epoch"]): float(r["kid_mean"]) for r in history(run) if r.get("kid_mean")}
     assert sorted(kid) == [1, 2, 3]
@@ -79,13 +79,13 @@ def test_every_epoch_rewrites_the_report_with_everything_the_run_holds(runs):
 def test_vae_and_cyclegan_reports_show_their_own_pictures_and_numbers(runs):
     vae = (runs / "vae" / "report.html").read_text()
     for kind in ("recon", "prior"):
-        assert f"href='images/{kind}-001.png'" in vae and f"href='images/{kind}-002.png'" in vae
+        assert f"href='./images/{kind}-001.png'" in vae and f"href='./images/{kind}-002.png'" in vae
     held_out = [r for r in history(runs / "vae") if r.get("val_nelbo")]
     assert len(held_out) == 2 and f"{float(held_out[-1]['val_nelbo']):.4g}" in vae
     assert "held-out -ELBO" in vae and "17% of the images are held out" in vae
     cycle = (runs / "cyclegan" / "report.html").read_text()
     for kind in ("fakeA2B", "fakeB2A"):  # both translation directions
-        assert f"href='images/{kind}-002.png'" in cycle
+        assert f"href='./images/{kind}-002.png'" in cycle
     assert "a random 32x32 crop is taken, then flipped left-right with probability 1/2" in cycle or "resized to" in cycle
     assert "then decayed linearly to 0 over the last 1" in cycle
 
@@ -165,9 +165,9 @@ def test_runs_command_prints_the_table_and_writes_the_comparison_page(runs, caps
     assert lines[0].split() == ["run", "family", "loss", "/", "preset", "data", "epochs", "last", "losses", "best", "state"]
     assert [line.split()[0] for line in lines[2:5]] == ["cyclegan", "dcgan-gan", "vae"]
     page = (runs / "runs.html").read_text()
-    assert "src='runs-curves.png'" in page and (runs / "runs-curves.png").is_file()
+    assert "src='./runs-curves.png'" in page and (runs / "runs-curves.png").is_file()
     for name, grid in (("dcgan-gan", "fake_image-003"), ("vae", "prior-002"), ("cyclegan", "fakeA2B-002")):
-        assert f"src='{name}/images/{grid}.png'" in page and f"href='{name}/report.html'" in page
+        assert f"src='./{name}/images/{grid}.png'" in page and f"href='./{name}/report.html'" in page
     assert json.loads((runs / "runs.json").read_text())[1]["run"] == "dcgan-gan"
     assert main(["runs", str(runs), "--json"]) == 0
     assert [r["family"] for r in json.loads(capsys.readouterr().out)] == ["cyclegan", "dcgan", "vae"]

@@ -7,6 +7,7 @@ data root (torchvision's layout) is used as it is.
 
 from __future__ import annotations
 
+import codecs
 import pickle
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ class _ArraysOnly(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"): np_multiarray._reconstruct,
         ("numpy", "ndarray"): np.ndarray,
         ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): codecs.encode,  # bytes, as Python 3 writes them at pickle protocol 2
     }
 
     def find_class(self, module: str, name: str) -> Any:

@@ -58,7 +58,7 @@ def summaries(root: str | Path, *, only: Sequence[str] | None = None) -> list[Ru
 
 
 def _relative_name(folder: Path, root: Path) -> str:
-    name = h.relative(folder, root)
+    name = Path(os.path.relpath(folder, root)).as_posix()
     return folder.name if name == "." else name
 
 

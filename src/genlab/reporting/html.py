@@ -120,5 +120,7 @@ def _inline(text: str) -> str:
 
 
 def relative(path: Path, start: Path) -> str:
-    """``path`` relative to the folder ``start``, with forward slashes (for src/href)."""
-    return Path(os.path.relpath(path, start)).as_posix()
+    """``path`` relative to the folder ``start``, with forward slashes (for src/href), always starting with ``./`` or
+    ``../`` so that a folder named like a URL scheme (``javascript:...``) stays a relative path."""
+    relative_path = Path(os.path.relpath(path, start)).as_posix()
+    return relative_path if relative_path.startswith("../") else f"./{relative_path}"
