@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from genlab.errors import GenlabError
+from genlab.files import read_json, write_json
 from genlab.registry import choose, unknown_choice
 
 if sys.version_info >= (3, 11):
@@ -667,15 +668,11 @@ def family_of(cfg: Config) -> str:
 
 def save_config(cfg: Config, path: str | Path) -> None:
     """Written to a temporary file and renamed: a reader (another rank, a crash) never sees half a config."""
-    from genlab.files import write_json
-
     write_json(path, config_to_dict(cfg))
 
 
 def load_config(path: str | Path) -> Config:
     """A saved config.json; a damaged or hand-edited one is one line naming the file."""
-    from genlab.files import read_json
-
     data = read_json(path, "config file")
     if not isinstance(data, dict) or "family" not in data:
         raise GenlabError(f"config file {path} holds no genlab config (no family); restore it from a copy")
