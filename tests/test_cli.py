@@ -216,3 +216,13 @@ def test_resume_refuses_what_defines_the_run_and_takes_what_may_change(capsys, t
     state = torch.load(run / "checkpoints" / "latest.pt", weights_only=True)
     assert state["epoch"] == 2
     assert {group["lr"] for group in state["trainer"]["optimizers"]["generator"]["param_groups"]} == {1e-4}
+
+
+def test_epochs_before_or_after_the_family_mean_the_same(capsys, tmp_path):
+    tiny = ["--preset", "smoke", "--device", "cpu", "--limit", "32", "--batch-size", "16", "--width", "8", "--z-dim", "8", "--image-size", "16"]
+    assert main(["train", "--epochs", "1", "--lr", "0.001", "dcgan", "--out", str(tmp_path / "before"), *tiny]) == 0
+    before = load_config(tmp_path / "before" / "config.json")
+    assert (before.run.epochs, before.lr) == (1, 0.001)  # not the preset's 2 epochs, not silently
+    assert main(["train", "--epochs", "3", "dcgan", "--epochs", "1", "--out", str(tmp_path / "twice"), *tiny]) == 2
+    assert "--epochs is given twice (3 before dcgan, 1 after it); give it once" in capsys.readouterr().err
+    assert not (tmp_path / "twice").exists()

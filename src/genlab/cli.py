@@ -57,9 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model (or --resume a run)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
-    train.add_argument("--epochs", dest="resume_epochs", type=int, metavar="N", help="with --resume: train up to this many epochs (default: the run's)")
-    train.add_argument("--device", dest="resume_device", metavar="DEVICE", help="with --resume: the device to continue on (default: auto)")
-    train.add_argument("--lr", dest="resume_lr", type=float, metavar="X", help="with --resume: a new learning rate (default: the run's)")
+    train.add_argument("--epochs", dest="resume_epochs", type=int, metavar="N", help="train up to this many epochs (with --resume default: the run's)")
+    train.add_argument("--device", dest="resume_device", metavar="DEVICE", help="the device to train on (with --resume default: auto)")
+    train.add_argument("--lr", dest="resume_lr", type=float, metavar="X", help="the learning rate (with --resume default: the run's)")
     families = train.add_subparsers(dest="family", metavar="FAMILY")
     for name, (config_cls, _) in FAMILIES.items():
         presets = "\n".join(
@@ -179,6 +179,8 @@ def _train(args: argparse.Namespace) -> None:
         _check_resume_family(args)
     if args.family and not args.resume and not args.out:
         raise GenlabError(f"give the new run's folder: genlab train {args.family} --out RUN_DIR ...")
+    if args.family and not args.resume:
+        _merge_leading_flags(args)
     losses, seeds = _sweep(args)
     if args.family and not args.resume:  # every setting checked before torch is imported: usage errors answer at once
         overrides = _overrides(args, FAMILIES[args.family][0])
@@ -212,6 +214,24 @@ def _train(args: argparse.Namespace) -> None:
     else:
         raise GenlabError(f"name a model family to train ({', '.join(FAMILIES)}) or give --resume RUN_DIR")
     shutdown()
+
+
+# The settings ``genlab train`` takes before a family name (for --resume) and their names after it.
+LEADING_FLAGS = {"resume_epochs": "epochs", "resume_device": "device", "resume_lr": "lr"}
+
+
+def _merge_leading_flags(args: argparse.Namespace) -> None:
+    """``genlab train --epochs 300 dcgan ...`` means what ``genlab train dcgan --epochs 300 ...`` does; the same
+    setting given on both sides with different values is an error, never a silent choice."""
+    for leading, name in LEADING_FLAGS.items():
+        value = getattr(args, leading, None)
+        if value is None:
+            continue
+        if name in vars(args) and getattr(args, name) != value:
+            raise GenlabError(
+                f"--{name} is given twice ({value} before {args.family}, {getattr(args, name)} after it); give it once"
+            )
+        setattr(args, name, value)
 
 
 def _sweep(args: argparse.Namespace) -> tuple[list[str], list[int]]:

@@ -66,6 +66,10 @@ class RunOptions:
     log_every: int = 50  # steps whose numbers are read back from the device together (history, progress, NaN check)
     tensorboard: bool = False  # also log the history and the grids to RUN_DIR/tensorboard (needs genlab[tensorboard])
 
+    def grid_due(self, epoch: int) -> bool:
+        """Whether ``epoch`` writes its sample grids: every ``sample_every`` epochs, and always the last."""
+        return epoch % self.sample_every == 0 or epoch == self.epochs
+
 
 @dataclass(frozen=True)
 class InputOptions:
@@ -502,6 +506,13 @@ def _bytes(n: float) -> str:
     return f"{n:,.3g} TB"
 
 
+def stages_to(image_size: int) -> int | None:
+    """The number of stride-2 layers between 4x4 and ``image_size`` (a power of two, at least 8), else None."""
+    if image_size < 8 or image_size & (image_size - 1):
+        return None
+    return image_size.bit_length() - 3
+
+
 def check_seed(seed: int) -> None:
     if not 0 <= seed <= MAX_SEED:
         raise GenlabError(f"seed must be between 0 and 2**63 - 1 (got {seed})")
@@ -544,7 +555,7 @@ def validate(cfg: Config) -> None:
     if isinstance(cfg, CycleGANConfig):
         if size < 32 or size % 4:
             raise GenlabError(f"image_size must be a multiple of 4, at least 32 (got {size})")
-    elif size < 8 or size & (size - 1):
+    elif stages_to(size) is None:
         raise GenlabError(f"image_size must be a power of two, at least 8 (got {size})")
 
 

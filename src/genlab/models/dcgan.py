@@ -19,19 +19,18 @@ away from the image, so 64x64 gives the DCGAN paper's 512-256-128-64 generator.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from torch import Tensor, nn
 
-from genlab.config import CriticNorm
+from genlab.config import CriticNorm, stages_to
 from genlab.registry import choose
 
 
 def _stages(image_size: int) -> int:
     """Number of stride-2 layers between 4x4 and the image size."""
-    stages = int(math.log2(image_size)) - 2
-    if image_size != 4 * 2**stages or stages < 1:
+    stages = stages_to(image_size)
+    if stages is None:
         raise ValueError(f"image_size must be a power of two >= 8, got {image_size}")
     return stages
 

@@ -10,17 +10,17 @@ layers double it back, and a last ConvTranspose gives 3 channels of logits
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
+
+from genlab.config import stages_to
 
 
 class ConvVAE(nn.Module):
     def __init__(self, *, image_size: int = 64, latent_dim: int = 128, width: int = 32, channels: int = 3) -> None:
         super().__init__()
-        stages = int(math.log2(image_size)) - 2
-        if image_size != 4 * 2**stages or stages < 1:
+        stages = stages_to(image_size)
+        if stages is None:
             raise ValueError(f"image_size must be a power of two >= 8, got {image_size}")
         widths = [width * 2**i for i in range(stages)]  # 64x64: [32, 64, 128, 256]
         self.latent_dim, self.top = latent_dim, (widths[-1], 4, 4)

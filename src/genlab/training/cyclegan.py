@@ -120,7 +120,7 @@ class CycleGANTrainer:
             scheduler.step()
 
     def report(self, epoch: int, run: RunDir, history: History) -> None:
-        if epoch % self.cfg.run.sample_every == 0 or epoch == self.cfg.run.epochs:
+        if self.cfg.run.grid_due(epoch):
             self._save_translations(epoch, run)
         plot_curves(
             history,

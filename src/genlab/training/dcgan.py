@@ -150,7 +150,7 @@ class DCGANTrainer:
 
     def report(self, epoch: int, run: RunDir, history: History) -> None:
         samples = self.model.sample(self.fixed_z)
-        if epoch % self.cfg.run.sample_every == 0 or epoch == self.cfg.run.epochs:
+        if self.cfg.run.grid_due(epoch):
             save_grid(samples[: self.cfg.run.grid_size], run.images / f"fake_image-{epoch:03d}.png")
         if self.collapse is not None:
             self.collapse(samples, epoch=epoch, run=run, history=history, last=epoch == self.cfg.run.epochs)

@@ -101,7 +101,7 @@ class VAETrainer:
             scores = self.evaluate(self.holdout, seed=cfg.run.seed + epoch)
             history.append({"step": history.rows[-1]["step"], "epoch": epoch, **{f"val_{k}": v for k, v in scores.items()}})
         prior = self.model.sample(self.fixed_z)
-        if epoch % cfg.run.sample_every == 0 or epoch == cfg.run.epochs:
+        if cfg.run.grid_due(epoch):
             if self.holdout is not None:
                 real = self.holdout.images[: cfg.run.grid_size]
                 pairs = interleave(to_model_range(real).cpu(), self.model.reconstruct(real).cpu())
