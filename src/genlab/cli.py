@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from genlab import __version__
-from genlab.config import FAMILIES, HELP, PRESET_HELP, choices, flat_fields, flatten, is_auto_switch
+from genlab.config import HELP, choices, flat_fields, flatten, is_auto_switch
+from genlab.family import FAMILIES
 from genlab.errors import GenlabError, os_error_message
 
 def _add_config_flags(parser: argparse.ArgumentParser, config_cls: type) -> None:
@@ -47,8 +48,6 @@ def _add_config_flags(parser: argparse.ArgumentParser, config_cls: type) -> None
             group.add_argument(flag, dest=name, type=kind, default=argparse.SUPPRESS, metavar=metavar, help=help_text)
 
 
-TITLES = {"dcgan": "DCGAN (GAN, LSGAN, WGAN or WGAN-GP loss)", "vae": "convolutional VAE", "cyclegan": "CycleGAN"}
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genlab", description="Train, sample and evaluate classic image generative models.")
@@ -61,14 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", dest="resume_device", metavar="DEVICE", help="the device to train on (with --resume default: auto)")
     train.add_argument("--lr", dest="resume_lr", type=float, metavar="X", help="the learning rate (with --resume default: the run's)")
     families = train.add_subparsers(dest="family", metavar="FAMILY")
-    for name, (config_cls, _) in FAMILIES.items():
+    for name, record in FAMILIES.items():
         presets = "\n".join(
             textwrap.fill(text, width=100, initial_indent=f"  {preset:<11} ", subsequent_indent=" " * 14)
-            for preset, text in PRESET_HELP[name].items()
+            for preset, text in record.preset_help.items()
         )
         family = families.add_parser(
-            name, help=f"train a {TITLES[name]}", usage=f"genlab train {name} --out RUN_DIR [--preset NAME] [--config FILE.toml] [settings]",
-            description=f"Train a {TITLES[name]}. Precedence: defaults < preset < config file < flags;\nthe defaults shown are the family's own, before a preset changes them.\n\npresets:\n{presets}",
+            name, help=f"train a {record.help}", usage=f"genlab train {name} --out RUN_DIR [--preset NAME] [--config FILE.toml] [settings]",
+            description=f"Train a {record.help}. Precedence: defaults < preset < config file < flags;\nthe defaults shown are the family's own, before a preset changes them.\n\npresets:\n{presets}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         family.add_argument("--out", metavar="RUN_DIR", help="the new run folder (required)")
@@ -78,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
             family.add_argument(
                 "--seeds", metavar="S,S,...", help="a sweep: every --loss (a,b,...) x every seed in one process, into OUT/LOSS-sSEED",
             )
-        _add_config_flags(family, config_cls)
+        _add_config_flags(family, record.config)
 
     sample = commands.add_parser("sample", help="draw samples from a trained generator")
     sample.add_argument("run_dir", metavar="RUN_DIR", help="a DCGAN or VAE run folder")
@@ -183,7 +182,7 @@ def _train(args: argparse.Namespace) -> None:
         _merge_leading_flags(args)
     losses, seeds = _sweep(args)
     if args.family and not args.resume:  # every setting checked before torch is imported: usage errors answer at once
-        overrides = _overrides(args, FAMILIES[args.family][0])
+        overrides = _overrides(args, FAMILIES[args.family].config)
         overrides.update({"loss": losses[0]} if losses else {})
         cfg = build_config(args.family, config_file=args.config, overrides=overrides, resolved=False)
         if losses:  # each run of a sweep is built exactly as a lone run with its loss and seed
@@ -196,7 +195,7 @@ def _train(args: argparse.Namespace) -> None:
     from genlab.training.sweep import is_sweep, resume_sweep, train_sweep
 
     if args.resume:
-        given = _overrides(args, FAMILIES[args.family][0]) if args.family else {}
+        given = _overrides(args, FAMILIES[args.family].config) if args.family else {}
         given.update({k: v for k, v in {"epochs": args.resume_epochs, "lr": args.resume_lr}.items() if v is not None})
         asked_device = args.resume_device or given.get("device")
         _, device = init_from_environment(resolve_device(asked_device or "auto"))

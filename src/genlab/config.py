@@ -25,9 +25,10 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, get_args, get_origin, get_type_hints
 
 from genlab.errors import GenlabError
+from genlab.family import FAMILIES, Preset, family_for, get_family
 from genlab.files import read_json, write_json
 from genlab.registry import choose, unknown_choice
 
@@ -42,6 +43,7 @@ DEFAULT_DATA_ROOT = Path.home() / ".cache" / "genlab" / "data"
 # The choices of each setting. Each registry that implements one (ADVERSARIAL_LOSSES, CRITIC_NORMS,
 # INITS, FEATURE_EXTRACTORS, ...) is typed with these names, and a test checks that they agree.
 LossName = Literal["gan", "lsgan", "wgan", "wgan-gp"]
+LOSS_TITLES: dict[str, str] = {"gan": "GAN", "lsgan": "LSGAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP"}  # as papers write them
 CriticNorm = Literal["batch", "layer", "none"]
 InitName = Literal["normal", "pytorch"]
 OptimizerName = Literal["adam", "rmsprop"]
@@ -160,7 +162,6 @@ ASSIGNMENT = dict(
 
 SMOKE = dict(data="builtin", epochs=2, batch_size=32, limit=256, checkpoint_every=1, grid_size=16, smooth_window=5)
 
-Preset = Callable[[dict[str, Any]], dict[str, Any]]  # the user's settings -> the preset's values
 
 
 def _paper(user: dict[str, Any]) -> dict[str, Any]:
@@ -239,6 +240,8 @@ class CycleGANConfig:
     speed: SpeedOptions = field(default_factory=SpeedOptions)
     scores: ScoreOptions = field(default_factory=ScoreOptions)
 
+    crop_multiple: ClassVar[int] = 4  # image_size is a crop: a multiple of this (the generator's two stride-2 layers)
+
 
 CYCLEGAN_PRESETS: dict[str, Preset] = {
     "default": lambda user: {},
@@ -252,33 +255,7 @@ CYCLEGAN_PRESETS: dict[str, Preset] = {
     ),
 }
 
-# What each preset sets, in one line, for --help.
-PRESET_HELP: dict[str, dict[str, str]] = {
-    "dcgan": {
-        "paper": "each loss its paper's optimiser: GAN/LSGAN Adam 2e-4 (0.5, 0.999) batch 128; WGAN RMSprop 5e-5, "
-                 "5 critic steps, batch 64; WGAN-GP Adam 1e-4 (0, 0.9), 5 critic steps, batch 64",
-        "assignment": "the homework's: Adam 2e-4 (0.5, 0.999), batch 64, one critic step, 200 epochs, PyTorch's init, "
-                      "no convolution bias",
-        "smoke": "the paper setting on 256 built-in images for 2 epochs (seconds)",
-    },
-    "vae": {
-        "default": "Adam 1e-3, batch 128, 64x64, latent 128, 50 epochs",
-        "smoke": "32x32, latent 16, width 16, 512 images, 2 epochs (seconds)",
-    },
-    "cyclegan": {
-        "default": "the reference implementation: LSGAN, pool 50, lr 2e-4 then linear decay, 256x256 crops of 286",
-        "assignment": "the homework's skeleton: no pool, constant lr, unhalved D losses, PyTorch's init, images as they are",
-        "smoke": "32x32, width 8, 2 residual blocks, 2 epochs (seconds)",
-    },
-}
-
-Config = DCGANConfig | VAEConfig | CycleGANConfig  # any family's config
-
-FAMILIES: dict[str, tuple[type, dict[str, Preset]]] = {
-    "dcgan": (DCGANConfig, DCGAN_PRESETS),
-    "vae": (VAEConfig, VAE_PRESETS),
-    "cyclegan": (CycleGANConfig, CYCLEGAN_PRESETS),
-}
+Config = DCGANConfig | VAEConfig | CycleGANConfig  # any built-in family's config
 
 # One line per setting, for --help (the flag shows its default and choices beside it).
 HELP: dict[str, str] = {
@@ -355,11 +332,13 @@ HELP: dict[str, str] = {
 def flat_fields(config_cls: type) -> dict[str, tuple[str | None, Any]]:
     """Every setting of a family by its flat name (as in config.json and the flags): (its group or None, its type)."""
     out: dict[str, tuple[str | None, Any]] = {}
-    for name, kind in get_type_hints(config_cls).items():
+    hints = get_type_hints(config_cls)
+    for name in (f.name for f in fields(config_cls)):  # fields only: class constants (ClassVar) are not settings
         if name in GROUPS:
-            out.update({inner: (name, inner_kind) for inner, inner_kind in get_type_hints(GROUPS[name]).items()})
+            inner_hints = get_type_hints(GROUPS[name])
+            out.update({inner.name: (name, inner_hints[inner.name]) for inner in fields(GROUPS[name])})
         else:
-            out[name] = (None, kind)
+            out[name] = (None, hints[name])
     return out
 
 
@@ -547,14 +526,14 @@ def validate(cfg: Config) -> None:
     check_seed(values["seed"])
     size = values["image_size"]
     if size > MAX_IMAGE_SIZE:
-        first_layer = values["batch_size"] * values["width"] * (size // 2) ** 2 * 4  # float32 activations of one batch
+        first_layer = values["batch_size"] * values.get("width", 64) * (size // 2) ** 2 * 4  # float32 activations of one batch
         raise GenlabError(
             f"image_size {size} is above the largest genlab trains ({MAX_IMAGE_SIZE}): one batch's first-layer activations "
             f"alone would need {_bytes(first_layer)}; choose --image-size {MAX_IMAGE_SIZE} or less"
         )
-    if isinstance(cfg, CycleGANConfig):
-        if size < 32 or size % 4:
-            raise GenlabError(f"image_size must be a multiple of 4, at least 32 (got {size})")
+    if getattr(cfg, "crop_multiple", 0):  # a crop (CycleGAN's), not a power-of-two network
+        if size < 32 or size % cfg.crop_multiple:
+            raise GenlabError(f"image_size must be a multiple of {cfg.crop_multiple}, at least 32 (got {size})")
     elif stages_to(size) is None:
         raise GenlabError(f"image_size must be a power of two, at least 8 (got {size})")
 
@@ -569,7 +548,8 @@ def build_config(
 ) -> Config:
     """Defaults < preset < config file < overrides (flags), by flat setting names; validated and frozen, and with
     ``resolved`` its "auto" values resolved (which imports torch; without it the check answers at once)."""
-    config_cls, presets = choose(FAMILIES, family, "model family")
+    record = get_family(family)
+    config_cls, presets = record.config, record.presets
     user: dict[str, Any] = {}
     if config_file is not None:
         from_file = load_toml(config_file)
@@ -645,7 +625,7 @@ def resolve(cfg: Config) -> Config:
     if cfg.speed.cuda_graphs:
         if not on_cuda:
             raise GenlabError(f"cuda_graphs needs a CUDA device (the run is on {device}); leave out --cuda-graphs")
-        if not isinstance(cfg, DCGANConfig):
+        if not family_for(cfg).cuda_graphs:
             raise GenlabError("cuda_graphs captures the DCGAN training step only; leave out --cuda-graphs")
         if cfg.speed.compile:
             raise GenlabError("give either --compile or --cuda-graphs, not both")
@@ -658,23 +638,21 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
 
 def config_from_dict(data: Mapping[str, Any]) -> Config:
     data = dict(data)
-    config_cls, _ = choose(FAMILIES, data.pop("family"), "model family")
+    config_cls = get_family(data.pop("family")).config
     _check_keys(config_cls, data, "the saved config")
     return _nest(config_cls, _coerce(config_cls, data))
 
 
 def data_label(cfg: Config) -> str:
     """What a run trains on, in a few words: its dataset or folder, or a CycleGAN's two domain folders."""
-    if isinstance(cfg, CycleGANConfig) and (cfg.domain_a or cfg.domain_b):
-        return f"{cfg.domain_a} <-> {cfg.domain_b}"
+    domains = getattr(cfg, "domain_a", ""), getattr(cfg, "domain_b", "")
+    if any(domains):
+        return " <-> ".join(domains)
     return cfg.input.data
 
 
 def family_of(cfg: Config) -> str:
-    for name, (config_cls, _) in FAMILIES.items():
-        if isinstance(cfg, config_cls):
-            return name
-    raise TypeError(f"not a genlab config: {type(cfg).__name__}")
+    return family_for(cfg).name
 
 
 def save_config(cfg: Config, path: str | Path) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from genlab.checkpoint import load_checkpoint
-from genlab.config import Config, FAMILIES, build_config, replace
+from genlab.config import Config, build_config, replace
+from genlab.family import FAMILIES
 from genlab.families import build_model, load_weights
 from genlab.run_dir import RunDir
 

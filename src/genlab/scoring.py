@@ -19,7 +19,7 @@ from typing import Any, get_args
 import torch
 from torch import Tensor
 
-from genlab.config import Config, CycleGANConfig, NetworkName, check_seed, data_label, load_config, resolve_data_root
+from genlab.config import Config, NetworkName, check_seed, data_label, load_config, resolve_data_root
 from genlab.data.builtin import DRAWN_SETS, builtin_digits, drawn_images
 from genlab.data.cifar10 import load_cifar10
 from genlab.data.images import ImageFolder, InMemoryImages, fingerprint
@@ -28,7 +28,9 @@ from genlab.data.run_data import test_domains
 from genlab.data.transforms import to_uint8
 from genlab.errors import GenlabError
 from genlab.registry import choose, did_you_mean, unknown_choice
+from genlab.families import Translator
 from genlab.families.cyclegan import check_direction
+from genlab.family import family_for, resolve_ref
 from genlab.metrics.diversity import Collapse, collapse_check
 from genlab.metrics.feature_cache import cached_features
 from genlab.metrics.feature_extractors import FeatureExtractor, Features, make_extractor
@@ -162,7 +164,7 @@ def open_source(
     """A run folder (samples from its generator; a CycleGAN's translated test set), a named dataset, or a folder of images."""
     path = Path(source).expanduser()
     if (path / "config.json").is_file():
-        if _is_cyclegan_run(source):
+        if _translates(source):
             return cyclegan_sources(path, direction=direction, n=n, batch_size=batch_size, checkpoint=checkpoint, device=device)[0]
         trained = load_model(path, checkpoint, device)
         return ImageSource(
@@ -240,7 +242,7 @@ def evaluate(
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
         raise GenlabError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
-    cyclegan = _is_cyclegan_run(source)
+    cyclegan = _translates(source)
     default_reference = False
     if ("fid" in metrics or "kid" in metrics) and p.reference is None and not cyclegan:
         if not (Path(source).expanduser() / "config.json").is_file():
@@ -328,6 +330,11 @@ def collapse_warnings(warnings: list[str]) -> list[str]:
     return [w for w in warnings if COLLAPSE_WARNING in w]
 
 
-def _is_cyclegan_run(source: str | Path) -> bool:
+def _translates(source: str | Path) -> bool:
+    """Whether ``source`` is a run folder whose model translates (scored on its test set, translated) rather than
+    samples: asked of the family's model class, without building it."""
     config = Path(source).expanduser() / "config.json"
-    return config.is_file() and isinstance(load_config(config), CycleGANConfig)
+    if not config.is_file():
+        return False
+    model = resolve_ref(family_for(load_config(config)).model)
+    return isinstance(model, type) and issubclass(model, Translator)

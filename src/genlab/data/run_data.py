@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+from torch import Tensor
 from torch.utils.data import Subset
 
 from genlab.config import CycleGANConfig, DCGANConfig, VAEConfig
@@ -9,6 +11,21 @@ from genlab.data.images import InMemoryImages
 from genlab.data.loader import split_holdout
 from genlab.data.sources import load_images
 from genlab.data.unpaired import DomainImages, Domains, UnpairedImages, check_sizes, open_domains
+
+
+COLLAPSE_SAMPLES = 64  # generated and real images compared by the collapse check after every epoch
+
+
+def fixed_real_batch(images: InMemoryImages, n: int = COLLAPSE_SAMPLES, *, seed: int) -> Tensor:
+    """``n`` training images (uint8), the same for every epoch of a run: a seeded choice."""
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed + 15485863))
+    return images.images[order[: min(n, len(images))]]
+
+
+def images_and_real_batch(cfg: DCGANConfig) -> tuple[InMemoryImages, Tensor]:
+    """(training images, a fixed batch of them for the collapse check): what a DCGAN trainer needs."""
+    images, _ = image_data(cfg)
+    return images, fixed_real_batch(images, seed=cfg.run.seed)
 
 
 def image_data(cfg: DCGANConfig | VAEConfig) -> tuple[InMemoryImages, InMemoryImages | None]:

@@ -19,7 +19,7 @@ from genlab.config import data_label
 from genlab.errors import GenlabError
 from genlab.reporting import html as h
 from genlab.reporting.curves import moving_average
-from genlab.reporting.run_report import KEY_COLUMNS, RunSummary, summarize
+from genlab.reporting.run_report import RunSummary, summarize
 from genlab.run_dir import RunDir
 
 SKIPPED = {"checkpoints", "images", "plots", "tensorboard", "scores"}  # folders inside a run, never runs themselves
@@ -105,7 +105,7 @@ def overlay_curves(runs: Sequence[RunSummary], root: Path, path: Path) -> Path |
     """One figure: a panel per family and key column (and the training-time IS), every run one smoothed line."""
     panels: dict[str, list[tuple[str, list[float], list[float], int]]] = {}
     for s in runs:
-        columns = [*KEY_COLUMNS[s.family][:2], "val_nelbo", "is_mean"]
+        columns = [*s.record.key_columns[:2], "val_nelbo", "is_mean"]
         for column in columns:
             points = s.column(column)
             if not points:

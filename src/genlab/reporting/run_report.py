@@ -20,44 +20,35 @@ import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-from genlab.config import HELP, Config, CycleGANConfig, DCGANConfig, VAEConfig, data_label, family_of, flatten
+from genlab.config import HELP, Config, CycleGANConfig, VAEConfig, data_label, family_of, flatten
 from genlab.data.builtin import DRAWN_PAIRS, DRAWN_SETS
 from genlab.errors import GenlabWarning
 from genlab.files import write_text
-from genlab.losses.adversarial import DISCRIMINATOR_WINS
+from genlab.family import Family, family_for, resolve_ref
+from genlab.losses.adversarial import ADVERSARIAL_LOSSES, DISCRIMINATOR_WINS
 from genlab.metrics.diversity import MAX_DUPLICATES, MIN_DIVERSITY, Collapse
 from genlab.reporting import html as h
 from genlab.run_dir import History, RunDir
 from genlab.scoring import FALLS_TO_WARN, fell_in_a_row, training_reference
 
-# grid file prefix -> what its pictures show
-GRID_KINDS = {
-    "fake_image": "samples of the fixed latent batch",
-    "prior": "samples from the prior p(z) (a fixed batch of z)",
-    "recon": "held-out reconstructions (ground truth left, reconstruction right)",
-    "fakeA2B": "A to B: real A (top), translated to B, translated back to A",
-    "fakeB2A": "B to A: real B (top), translated to A, translated back to B",
-}
 GRID_FILE = re.compile(r"(?P<kind>[A-Za-z0-9_]+)-(?P<epoch>\d{3,})\.png")
-FAMILY_TITLES = {"dcgan": "DCGAN", "vae": "VAE", "cyclegan": "CycleGAN"}
-LOSS_TITLES = {"gan": "GAN", "lsgan": "LSGAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP"}
-# the history columns that say how training goes, per family
-KEY_COLUMNS = {"dcgan": ("g_loss", "d_loss"), "cyclegan": ("g_loss", "d_a_loss", "d_b_loss"), "vae": ("nelbo", "recon", "kl")}
 STATES = ("running", "finished", "stopped early", "diverged", "not started")
 RELOAD_SECONDS = 30  # a running run's page reloads itself this often
 
 
-def epoch_grids(run: RunDir) -> dict[str, list[tuple[int, Path]]]:
-    """Grid kind -> (epoch, file) in epoch order, for every ``images/KIND-NNN.png`` of the run."""
+def epoch_grids(run: RunDir, kinds: Mapping[str, str] | None = None) -> dict[str, list[tuple[int, Path]]]:
+    """Grid kind -> (epoch, file) in epoch order, for every ``images/KIND-NNN.png`` of the run (the family's ``kinds``
+    first, in their order)."""
     found: dict[str, list[tuple[int, Path]]] = {}
     if run.images.is_dir():
         for path in run.images.iterdir():
             match = GRID_FILE.fullmatch(path.name)
             if match:
                 found.setdefault(match["kind"], []).append((int(match["epoch"]), path))
-    order = {kind: i for i, kind in enumerate(GRID_KINDS)}
+    order = {kind: i for i, kind in enumerate(kinds or {})}
     return {kind: sorted(found[kind]) for kind in sorted(found, key=lambda k: (order.get(k, len(order)), k))}
 
 
@@ -93,19 +84,22 @@ class RunSummary:
     diverged: dict[str, Any] | None
 
     @property
+    def record(self) -> Family:
+        return family_for(self.cfg)
+
+    @property
     def family(self) -> str:
-        return family_of(self.cfg)
+        return self.record.name
 
     @property
     def title(self) -> str:
-        what = FAMILY_TITLES[self.family]
-        return f"{what} ({LOSS_TITLES[self.cfg.loss]} loss)" if isinstance(self.cfg, DCGANConfig) else what
+        return self.record.run_title(self.cfg)
 
     @property
     def variant(self) -> str:
-        """The loss (DCGAN) and the preset, e.g. ``wgan-gp / assignment``."""
-        loss = f"{self.cfg.loss} / " if isinstance(self.cfg, DCGANConfig) else ""
-        return loss + self.cfg.run.preset
+        """What tells the run apart in its family, and the preset, e.g. ``wgan-gp / assignment``."""
+        variant = self.record.variant(self.cfg)
+        return f"{variant} / {self.cfg.run.preset}" if variant else self.cfg.run.preset
 
     def column(self, name: str) -> list[tuple[float, float, float]]:
         """(step, epoch, value) where the column has a finite value (each column read once: the page is rewritten
@@ -131,7 +125,7 @@ class RunSummary:
     @cached_property
     def last_losses(self) -> dict[str, float]:
         for row in reversed(self.rows):
-            values = {k: row[k] for k in KEY_COLUMNS[self.family] if k in row}
+            values = {k: row[k] for k in self.record.key_columns if k in row}
             if values:
                 return values
         return {}
@@ -168,11 +162,11 @@ class RunSummary:
 
     @cached_property
     def grids(self) -> dict[str, list[tuple[int, Path]]]:
-        return epoch_grids(self.run)
+        return epoch_grids(self.run, self.record.grid_kinds)
 
     def last_grids(self) -> list[tuple[str, Path]]:
         """(caption, file) of the last grid of each kind."""
-        return [(f"{GRID_KINDS.get(kind, kind)}, epoch {grids[-1][0]}", grids[-1][1]) for kind, grids in self.grids.items()]
+        return [(f"{self.record.grid_kinds.get(kind, kind)}, epoch {grids[-1][0]}", grids[-1][1]) for kind, grids in self.grids.items()]
 
 
 def summarize(run_dir: str | Path | RunDir, *, rows: list[dict[str, float]] | None = None, state: str | None = None) -> RunSummary:
@@ -213,7 +207,7 @@ def _state(run: RunDir, cfg: Config, done: int, diverged: dict | None) -> str:
 
 def _source_in_words(cfg: Config) -> str:
     data, size = cfg.input.data, cfg.image_size
-    if isinstance(cfg, CycleGANConfig) and (cfg.domain_a or cfg.domain_b):
+    if getattr(cfg, "domain_a", "") or getattr(cfg, "domain_b", ""):
         return "two image folders"
     if data == "builtin":
         return f"the built-in handwritten digits (8x8 scans), resized once to {size}x{size} (bilinear, antialiased)"
@@ -224,57 +218,78 @@ def _source_in_words(cfg: Config) -> str:
     return f"the images of {data}"
 
 
-def preprocessing(cfg: Config) -> list[str]:
-    """What happens to an image between the disk and the network, one sentence each."""
-    limit = [f"Only the first {cfg.input.limit:,} images{' of each domain' if isinstance(cfg, CycleGANConfig) else ''} are used."] if cfg.input.limit else []
-    if isinstance(cfg, CycleGANConfig):
-        domains = f" (A: {cfg.domain_a}, B: {cfg.domain_b})" if cfg.domain_a or cfg.domain_b else ""
-        train = {
-            "resize_crop": f"each training image is resized to {cfg.load_size}x{cfg.load_size} and a random {cfg.image_size}x{cfg.image_size} crop is taken",
-            "resize": f"each training image is resized to {cfg.image_size}x{cfg.image_size}",
-            "none": f"training images are used as they are (all {cfg.image_size}x{cfg.image_size})",
-        }[cfg.preprocess]
-        flip = ", then flipped left-right with probability 1/2" if cfg.flip and cfg.preprocess != "none" else " (no flips)"
-        test = "as they are" if cfg.preprocess == "none" else f"resized to {cfg.image_size}x{cfg.image_size}, no crop or flip"
-        return [
-            f"Data: {_source_in_words(cfg)}{domains}, two unpaired domains: each A image meets a B image drawn independently.",
-            *limit,
-            f"Training: {train}{flip}.",
-            f"Test images (translations, scores): {test}.",
-            "Pixels are scaled from [0, 255] to [-1, 1], the range of the generators' Tanh output.",
-        ]
+def _limit(cfg: Config, each: str = "") -> list[str]:
+    return [f"Only the first {cfg.input.limit:,} images{each} are used."] if cfg.input.limit else []
+
+
+def image_preprocessing(cfg: Config) -> list[str]:
+    """A family that trains on single images: the source, the crop and resize of a folder's images, the limit."""
     sentences = [f"Data: {_source_in_words(cfg)}."]
     if cfg.input.data not in ("builtin", "cifar10", *DRAWN_SETS):
         crop = f"a centre square of {cfg.crop_size} pixels" if getattr(cfg, "crop_size", 0) else (
             f"the centre square of {getattr(cfg, 'crop_fraction', 1.0):g} of the shorter side"
         )
         sentences.append(f"Each image: {crop}, resized to {cfg.image_size}x{cfg.image_size} (bicubic), converted to RGB.")
-    sentences += limit
-    if isinstance(cfg, VAEConfig):
-        sentences.append(f"{cfg.holdout:.0%} of the images are held out (a seeded split) for the held-out ELBO and the reconstructions.")
-        sentences.append(
-            f"Pixels in [0, 1] are the targets of the {cfg.likelihood} likelihood"
-            + (f" (sigma {cfg.sigma:g})" if cfg.likelihood == "gaussian" else "")
-            + "; the encoder sees them scaled to [-1, 1]."
-        )
-    else:
-        sentences.append("Pixels are scaled from [0, 255] to [-1, 1], the range of the generator's Tanh output. No augmentation.")
-    return sentences
+    return sentences + _limit(cfg)
+
+
+def generic_preprocessing(cfg: Config) -> list[str]:
+    return image_preprocessing(cfg) + [
+        "Pixels are scaled from [0, 255] to [-1, 1], the range of the generator's Tanh output. No augmentation."
+    ]
+
+
+def vae_preprocessing(cfg: VAEConfig) -> list[str]:
+    return image_preprocessing(cfg) + [
+        f"{cfg.holdout:.0%} of the images are held out (a seeded split) for the held-out ELBO and the reconstructions.",
+        f"Pixels in [0, 1] are the targets of the {cfg.likelihood} likelihood"
+        + (f" (sigma {cfg.sigma:g})" if cfg.likelihood == "gaussian" else "")
+        + "; the encoder sees them scaled to [-1, 1].",
+    ]
+
+
+def cyclegan_preprocessing(cfg: CycleGANConfig) -> list[str]:
+    domains = f" (A: {cfg.domain_a}, B: {cfg.domain_b})" if cfg.domain_a or cfg.domain_b else ""
+    train = {
+        "resize_crop": f"each training image is resized to {cfg.load_size}x{cfg.load_size} and a random {cfg.image_size}x{cfg.image_size} crop is taken",
+        "resize": f"each training image is resized to {cfg.image_size}x{cfg.image_size}",
+        "none": f"training images are used as they are (all {cfg.image_size}x{cfg.image_size})",
+    }[cfg.preprocess]
+    flip = ", then flipped left-right with probability 1/2" if cfg.flip and cfg.preprocess != "none" else " (no flips)"
+    test = "as they are" if cfg.preprocess == "none" else f"resized to {cfg.image_size}x{cfg.image_size}, no crop or flip"
+    return [
+        f"Data: {_source_in_words(cfg)}{domains}, two unpaired domains: each A image meets a B image drawn independently.",
+        *_limit(cfg, " of each domain"),
+        f"Training: {train}{flip}.",
+        f"Test images (translations, scores): {test}.",
+        "Pixels are scaled from [0, 255] to [-1, 1], the range of the generators' Tanh output.",
+    ]
+
+
+def preprocessing(cfg: Config) -> list[str]:
+    """What happens to an image between the disk and the network, one sentence each (the family's own words)."""
+    return resolve_ref(family_for(cfg).preprocessing or generic_preprocessing)(cfg)
+
+
+def constant_schedule(cfg: Config) -> str:
+    optimiser = getattr(cfg, "optimizer", "adam")
+    betas = f", betas {cfg.beta1:g}, {cfg.beta2:g}" if optimiser == "adam" and hasattr(cfg, "beta1") else ""
+    return f"Learning rate {cfg.lr:g}, constant ({optimiser}{betas})."
+
+
+def cyclegan_schedule(cfg: CycleGANConfig) -> str:
+    constant = max(cfg.run.epochs - cfg.decay_epochs, 0)
+    if not cfg.decay_epochs:
+        return f"Learning rate {cfg.lr:g}, constant for all {cfg.run.epochs} epochs."
+    return (
+        f"Learning rate {cfg.lr:g} for the first {constant} epochs, then decayed linearly to 0 over the last "
+        f"{cfg.decay_epochs} (Adam, betas {cfg.beta1:g}, {cfg.beta2:g})."
+    )
 
 
 def schedule(cfg: Config) -> str:
     """The learning-rate schedule in words."""
-    if isinstance(cfg, CycleGANConfig):
-        constant = max(cfg.run.epochs - cfg.decay_epochs, 0)
-        if not cfg.decay_epochs:
-            return f"Learning rate {cfg.lr:g}, constant for all {cfg.run.epochs} epochs."
-        return (
-            f"Learning rate {cfg.lr:g} for the first {constant} epochs, then decayed linearly to 0 over the last "
-            f"{cfg.decay_epochs} (Adam, betas {cfg.beta1:g}, {cfg.beta2:g})."
-        )
-    optimiser = getattr(cfg, "optimizer", "adam")
-    betas = f", betas {cfg.beta1:g}, {cfg.beta2:g}" if optimiser == "adam" and hasattr(cfg, "beta1") else ""
-    return f"Learning rate {cfg.lr:g}, constant ({optimiser}{betas})."
+    return resolve_ref(family_for(cfg).schedule or constant_schedule)(cfg)
 
 
 @dataclass(frozen=True)
@@ -305,7 +320,8 @@ def diagnostics(summary: RunSummary) -> list[Finding]:
     }.get(summary.state)
     if state:
         found.append(Finding("ok" if summary.state in ("running", "finished") else "warning", state))
-    if isinstance(cfg, DCGANConfig) and cfg.loss in ("gan", "lsgan"):
+    loss = ADVERSARIAL_LOSSES.get(getattr(cfg, "loss", None))  # a DCGAN's adversarial loss
+    if loss is not None and not loss.wasserstein:
         won = [e for e, mean in sorted(_per_epoch_mean(summary, "d_loss").items()) if mean < DISCRIMINATOR_WINS]
         if won:
             found.append(Finding(
@@ -315,7 +331,7 @@ def diagnostics(summary: RunSummary) -> list[Finding]:
             ))
         elif summary.column("d_loss"):
             found.append(Finding("ok", "The discriminator never won outright: its loss stayed away from 0 in every epoch."))
-    if isinstance(cfg, DCGANConfig) and cfg.loss in ("wgan", "wgan-gp"):
+    if loss is not None and loss.wasserstein:
         real, fake = _per_epoch_mean(summary, "d_real"), _per_epoch_mean(summary, "d_fake")
         distance = {e: real[e] - fake[e] for e in real if e in fake}  # E[D(x)] - E[D(G(z))], the penalty left out
         if distance:
@@ -441,7 +457,7 @@ def _reference(cfg: Config) -> str:
     """The real images the training-time KID compares with."""
     if cfg.scores.eval_reference != "auto":
         return cfg.scores.eval_reference
-    return "the real test images of A" if isinstance(cfg, CycleGANConfig) else training_reference(cfg)
+    return "the real test images of A" if family_for(cfg).pairs else training_reference(cfg)
 
 
 def _config_rows(cfg: Config) -> list[list[str]]:
@@ -489,7 +505,7 @@ def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float
     if plots:
         body.append(
             "<h2>Learning curves</h2><p>Raw values faint, moving average bold (window "
-            f"{cfg.run.smooth_window} steps){'; the generators summed' if isinstance(cfg, CycleGANConfig) else ''}.</p>"
+            f"{cfg.run.smooth_window} steps){'; ' + summary.record.curves_note if summary.record.curves_note else ''}.</p>"
             + "".join(h.figure(rel(p), rel(p), kind="curve") for p in plots)
         )
         md += ["## Learning curves", "", *[f"![{p.stem}]({rel(p)})" for p in plots], ""]
@@ -498,7 +514,7 @@ def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float
         body.append("<h2>Pictures by epoch</h2>")
         md += ["## Pictures by epoch", ""]
     for kind, grids in summary.grids.items():
-        caption = GRID_KINDS.get(kind, kind)
+        caption = summary.record.grid_kinds.get(kind, kind)
         strip = _strip(grids)
         body.append(
             f"<h3>{h.escape(caption)}</h3>"

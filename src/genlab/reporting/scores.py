@@ -11,7 +11,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from genlab.config import Config, CycleGANConfig, DCGANConfig, VAEConfig
+from genlab.config import Config
+from genlab.family import family_for
 from genlab.errors import GenlabError
 from genlab.files import check_output
 from genlab.metrics.diversity import collapse_check
@@ -19,17 +20,11 @@ from genlab.scoring import PROTOCOLS, Evaluation, Protocol, collapse_warnings, e
 from genlab.metrics.feature_extractors import make_extractor
 from genlab.run_dir import RunDir
 
-LOSS_NAMES = {"gan": "GAN", "lsgan": "LSGAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP"}
-
-
 def model_label(cfg: Config) -> str:
-    if isinstance(cfg, DCGANConfig):
-        return f"{LOSS_NAMES[cfg.loss]} (DCGAN)"
-    if isinstance(cfg, VAEConfig):
-        return "VAE"
-    if isinstance(cfg, CycleGANConfig):
-        return "CycleGAN"
-    return type(cfg).__name__
+    """``GAN (DCGAN)`` (the assignment's names: the loss first), ``VAE``, ``CycleGAN``."""
+    family = family_for(cfg)
+    name = family.variant_name(cfg)
+    return f"{name} ({family.title})" if name else family.title
 
 
 def inception_scorer(protocol: Protocol, *, batch_size: int, device: str) -> Callable[[str], Evaluation]:

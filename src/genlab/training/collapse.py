@@ -18,20 +18,13 @@ import warnings
 import torch
 from torch import Tensor
 
-from genlab.data.images import InMemoryImages
+from genlab.data.run_data import COLLAPSE_SAMPLES as SAMPLES, fixed_real_batch  # noqa: F401 (re-exported)
 from genlab.errors import GenlabWarning
 from genlab.data.transforms import to_model_range
 from genlab.metrics.diversity import Collapse, collapse_check
 from genlab.run_dir import History, RunDir
 
-SAMPLES = 64  # generated and real images compared after every epoch
 PATIENCE_STEPS = 1000
-
-
-def fixed_real_batch(images: InMemoryImages, n: int = SAMPLES, *, seed: int) -> Tensor:
-    """``n`` training images (uint8), the same for every epoch of a run: a seeded choice."""
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed + 15485863))
-    return images.images[order[: min(n, len(images))]]
 
 
 class CollapseMonitor:

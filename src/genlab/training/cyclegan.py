@@ -22,6 +22,7 @@ from torch.utils.data import Dataset
 
 from genlab.config import CycleGANConfig, CycleLoss
 from genlab.data.transforms import to_model_range
+from genlab.data.unpaired import Domains
 from genlab.losses.adversarial import bce_target_loss, least_squares_target_loss
 from genlab.families import load_weights
 from genlab.families.cyclegan import CycleGAN
@@ -36,6 +37,11 @@ TARGET_LOSSES: dict[CycleLoss, Callable[[Tensor, bool], Tensor]] = {"lsgan": lea
 
 
 class CycleGANTrainer:
+    @classmethod
+    def from_data(cls, cfg: CycleGANConfig, domains: Domains | None = None) -> CycleGANTrainer:
+        """The trainer of a run whose data builder gave ``domains`` (its grids show their test images)."""
+        return cls(cfg, *((domains.test_a, domains.test_b) if domains else ()))
+
     def __init__(
         self, cfg: CycleGANConfig, test_a: Dataset | None = None, test_b: Dataset | None = None, *, model: CycleGAN | None = None
     ) -> None:

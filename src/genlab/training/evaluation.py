@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from genlab.config import Config, CycleGANConfig
+from genlab.config import Config
+from genlab.family import family_for
 from genlab.errors import GenlabWarning
 from genlab.data.run_data import test_domains
 from genlab.data.transforms import to_uint8
@@ -39,7 +40,8 @@ class TrainingEvaluator:
         self.every = cfg.scores.eval_every
         n = cfg.scores.eval_n
         self.inputs = None  # CycleGAN: the test set of B, scored translated to A (the assignment's protocol)
-        if isinstance(cfg, CycleGANConfig):
+        pairs = family_for(cfg).pairs
+        if pairs:
             test_a, test_b = test_domains(cfg)
             self.inputs = torch.stack([test_b[i] for i in range(min(n, len(test_b)))])
             n = len(self.inputs)
@@ -49,7 +51,7 @@ class TrainingEvaluator:
         )
         self.n, self.seed = n, cfg.run.seed
         self.extractor = make_extractor(self.protocol.network, device=cfg.run.device)
-        if isinstance(cfg, CycleGANConfig) and cfg.scores.eval_reference == "auto":
+        if pairs and cfg.scores.eval_reference == "auto":
             real_a = torch.stack([test_a[i] for i in range(len(test_a))])
             self.reference = extract(self.extractor, [real_a], total=len(real_a), desc="reference features")
             self.reference_name = "real test A"

@@ -5,54 +5,30 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from genlab.config import (
-    Config, DCGANConfig, config_to_dict, data_label, family_of, format_config, replace, resolve, resume_changes, save_config,
+    Config, config_to_dict, data_label, family_of, format_config, replace, resolve, resume_changes, save_config,
 )
-from genlab.data.images import InMemoryImages
 from genlab.data.loader import EpochBatches
-from genlab.data.run_data import image_data, unpaired_data
 from genlab.errors import GenlabError
-from genlab.registry import choose
+from genlab.family import family_for
 from genlab.reporting.tensorboard import require_tensorboard
 from genlab.run_dir import History, RunDir, training_lock
 from genlab.checkpoint import load_checkpoint, set_rng_state
-from genlab.training.collapse import fixed_real_batch
-from genlab.training.cyclegan import CycleGANTrainer
-from genlab.training.dcgan import DCGANTrainer
 from genlab.training.evaluation import TrainingEvaluator
 from genlab.training.loop import fit
 from genlab.training.runtime import barrier, current, replicate
-from genlab.training.vae import VAETrainer
-
-def _images_and_real_batch(cfg: Config) -> tuple[InMemoryImages, Any]:
-    """(training images, a fixed batch of them for the collapse check)."""
-    images, _ = image_data(cfg)
-    return images, fixed_real_batch(images, seed=cfg.run.seed)
-
-
-# family -> config -> (training dataset, what else its trainer needs)
-DATA: dict[str, Callable[[Any], tuple[Any, Any]]] = {
-    "dcgan": _images_and_real_batch, "vae": image_data, "cyclegan": unpaired_data,
-}
-
-# family -> (config, that extra or None) -> trainer
-TRAINERS: dict[str, Callable[[Any, Any], Any]] = {
-    "dcgan": lambda cfg, real: DCGANTrainer(cfg, real),
-    "vae": lambda cfg, holdout: VAETrainer(cfg, holdout),
-    "cyclegan": lambda cfg, domains: CycleGANTrainer(cfg, *((domains.test_a, domains.test_b) if domains else ())),
-}
 
 
 def make_trainer(cfg: Config, extra: Any = None) -> Any:
-    return choose(TRAINERS, family_of(cfg), "model family")(cfg, extra)
+    return family_for(cfg).make_trainer(cfg, extra)
 
 
 def load_data(cfg: Config) -> tuple[Any, Any]:
-    return choose(DATA, family_of(cfg), "model family")(cfg)
+    """(the training dataset, what the family's trainer needs besides it), from the family's data builder."""
+    return family_for(cfg).load_data(cfg)
 
 
 def _batches(dataset: Any, cfg: Config) -> EpochBatches:
@@ -72,12 +48,12 @@ def _replica(cfg: Config, extra: Any) -> Any:
 
 def start_summary(cfg: Config, dataset: Any, run: RunDir) -> str:
     """One line: what trains, on what, where (the full config is in config.json, the networks in architecture.md)."""
-    what = {"dcgan": "DCGAN", "vae": "VAE", "cyclegan": "CycleGAN"}[family_of(cfg)]
-    detail = f"{cfg.loss} loss, " if isinstance(cfg, DCGANConfig) else ""
+    family = family_for(cfg)
+    detail = f"{family.variant_words(cfg)}, " if family.variant(cfg) else ""
     on = [name for name, value in dataclasses.asdict(cfg.speed).items() if value]
     return (
-        f"genlab: training {what} ({detail}preset {cfg.run.preset}) on {data_label(cfg)} ({len(dataset):,} training images"
-        f"{' or pairs' if family_of(cfg) == 'cyclegan' else ''}, {cfg.image_size}x{cfg.image_size}) for {cfg.run.epochs} epochs "
+        f"genlab: training {family.title} ({detail}preset {cfg.run.preset}) on {data_label(cfg)} ({len(dataset):,} training images"
+        f"{' or pairs' if family.pairs else ''}, {cfg.image_size}x{cfg.image_size}) for {cfg.run.epochs} epochs "
         f"on {cfg.run.device} (speed options: {', '.join(on) or 'none'}) into {run.root}"
     )
 
@@ -102,7 +78,7 @@ def end_summary(cfg: Config, run: RunDir, history: History, seconds: float) -> s
     lines += [
         f"  pictures: {run.images}/  curves: {run.plots}/  numbers: {run.history_path}",
         "  next: "
-        + ("genlab translate {0} --direction b2a --input DIR --output OUT" if family_of(cfg) == "cyclegan" else "genlab sample {0} -n 64 --out grid.png")
+        + ("genlab translate {0} --direction b2a --input DIR --output OUT" if family_for(cfg).pairs else "genlab sample {0} -n 64 --out grid.png")
         .format(run.root)
         + f" | genlab evaluate {run.root} | genlab train --resume {run.root} --epochs {cfg.run.epochs * 2}",
     ]
