@@ -145,7 +145,10 @@ def test_every_flag_has_help_with_its_default_and_choices():
     import argparse
 
     from genlab.cli import build_parser
-    from genlab.config import HELP
+    from genlab.config import field_help
+    from genlab.family import FAMILIES
+
+    HELP = {name: text for family in FAMILIES.values() for name, text in field_help(family.config).items()}
 
     missing, no_default, no_choices = [], [], []
     for path, parser in _all_parsers(build_parser()):

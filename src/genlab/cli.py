@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab import __version__
-from genlab.config import HELP, choices, flat_fields, flatten, is_auto_switch
+from genlab.config import choices, field_help, flat_fields, flatten, is_auto_switch
 from genlab.family import FAMILIES
 from genlab.errors import GenlabError, os_error_message
 
@@ -34,12 +34,12 @@ def _add_config_flags(parser: argparse.ArgumentParser, config_cls: type) -> None
     """One flag per setting (flat names, as in config.json), with its help, default and choices; only flags
     actually given become overrides."""
     group = parser.add_argument_group("settings (each overrides the preset and the config file)")
-    defaults = flatten(config_cls())
+    defaults, helps = flatten(config_cls()), field_help(config_cls)
     for name, (_, kind) in flat_fields(config_cls).items():
         flag = "--" + name.replace("_", "-")
         allowed = ("auto", "on", "off") if is_auto_switch(kind) else choices(kind)
         default = {None: "auto", True: "on", False: "off"}[defaults[name]] if is_auto_switch(kind) else defaults[name]
-        help_text = f"{HELP[name]} (" + (f"one of {', '.join(allowed)}; " if allowed else "") + f"default: {default})"
+        help_text = f"{helps[name]} (" + (f"one of {', '.join(allowed)}; " if allowed else "") + f"default: {default})"
         if kind is bool:
             group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
         else:

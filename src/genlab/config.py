@@ -25,7 +25,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, Literal, get_args, get_origin, get_type_hints
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from genlab.errors import GenlabError
 from genlab.family import FAMILIES, Preset, family_for, get_family
@@ -54,19 +54,58 @@ Preprocess = Literal["resize_crop", "resize", "none"]
 
 
 @dataclass(frozen=True)
+class Rule:
+    """What a setting's value must be, in words, and the test."""
+
+    says: str  # "must be at least 1"
+    holds: Callable[[Any], bool]
+
+    def check(self, name: str, value: Any) -> None:
+        if not self.holds(value):  # NaN fails every comparison, so every rule refuses it
+            raise GenlabError(f"{name} {self.says} (got {value})")
+
+
+AT_LEAST_ONE = Rule("must be at least 1", lambda v: v >= 1)
+NOT_NEGATIVE = Rule("must be 0 or more", lambda v: v >= 0)
+POSITIVE = Rule("must be a finite number above 0", lambda v: 0 < v < math.inf)
+BELOW_ONE = Rule("must be in [0, 1)", lambda v: 0 <= v < 1)
+FRACTION = Rule("must be between 0 and 1", lambda v: 0 <= v <= 1)
+POWER_OF_TWO = Rule("must be a power of two, at least 8", lambda v: stages_to(v) is not None)
+CROP = Rule("must be a multiple of 4, at least 32", lambda v: v >= 32 and v % 4 == 0)  # CycleGAN: two stride-2 layers
+
+
+def setting(default: Any, help: str, rule: Rule | None = None) -> Any:
+    """A config field with its one line of help (for --help, the report page) and the rule its value obeys."""
+    return field(default=default, metadata={"help": help, "rule": rule})
+
+
+def stages_to(image_size: int) -> int | None:
+    """The number of stride-2 layers between 4x4 and ``image_size`` (a power of two, at least 8), else None."""
+    if image_size < 8 or image_size & (image_size - 1):
+        return None
+    return image_size.bit_length() - 3
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """What every run has: its name of preset, seed, device, length, and what it writes when."""
 
-    preset: str = "default"
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | cuda:N (resolved when the config is built)
-    epochs: int = 200
-    checkpoint_every: int = 10  # epochs between kept checkpoints (latest.pt is written every epoch)
-    sample_every: int = 1  # epochs between sample grids
-    grid_size: int = 64  # images in each sample grid
-    smooth_window: int = 50  # moving-average window of the loss curves, in steps
-    log_every: int = 50  # steps whose numbers are read back from the device together (history, progress, NaN check)
-    tensorboard: bool = False  # also log the history and the grids to RUN_DIR/tensorboard (needs genlab[tensorboard])
+    preset: str = setting("default", "named settings under the file and the flags (see 'Presets' above)")
+    seed: int = setting(0, "seed of the weights, the batch order and every random draw of the run", NOT_NEGATIVE)
+    # auto | cpu | cuda | cuda:N (resolved when the config is built)
+    device: str = setting("auto", "auto, cpu, cuda or cuda:N")
+    epochs: int = setting(200, "passes over the training data", AT_LEAST_ONE)
+    checkpoint_every: int = setting(10, "epochs between kept checkpoints (latest.pt is written every epoch)", AT_LEAST_ONE)
+    sample_every: int = setting(1, "epochs between sample grids", AT_LEAST_ONE)
+    grid_size: int = setting(64, "images in each sample grid", AT_LEAST_ONE)
+    smooth_window: int = setting(50, "moving-average window of the learning curves, in steps", AT_LEAST_ONE)
+    log_every: int = setting(
+        50,
+        "steps whose losses stay on the device and are read back together (history, progress bar and NaN check, which "
+        "names the first bad step exactly): every N steps and at each epoch's end",
+        AT_LEAST_ONE,
+    )
+    tensorboard: bool = setting(False, "also log the history and grids to RUN_DIR/tensorboard (needs genlab[tensorboard])")
 
     def grid_due(self, epoch: int) -> bool:
         """Whether ``epoch`` writes its sample grids: every ``sample_every`` epochs, and always the last."""
@@ -77,10 +116,14 @@ class RunOptions:
 class InputOptions:
     """Where a run's images come from: a dataset name or folder, where datasets are cached, how many, how loaded."""
 
-    data: str = "builtin"  # builtin | cifar10 (DCGAN, VAE) | a CycleGAN dataset name (CycleGAN) | a folder of images
-    data_root: str = "auto"  # where datasets are cached; auto: $GENLAB_DATA or ~/.cache/genlab/data
-    limit: int = 0  # use only the first N images (of each domain for CycleGAN; 0: all)
-    workers: int = 0  # data-loading worker processes for folder datasets
+    # builtin | cifar10 (DCGAN, VAE) | a CycleGAN dataset name (CycleGAN) | a folder of images
+    data: str = setting("builtin", "builtin, cifar10, a CycleGAN dataset name, or the path of an image folder")
+    # where datasets are cached; auto: $GENLAB_DATA or ~/.cache/genlab/data
+    data_root: str = setting("auto", "dataset cache folder (auto: $GENLAB_DATA or ~/.cache/genlab/data)")
+    # use only the first N images (of each domain for CycleGAN; 0: all)
+    limit: int = setting(0, "train on the first N images (0: all)", NOT_NEGATIVE)
+    # data-loading worker processes for folder datasets
+    workers: int = setting(0, "data-loading processes for image folders", NOT_NEGATIVE)
 
 
 @dataclass(frozen=True)
@@ -88,23 +131,32 @@ class SpeedOptions:
     """How fast one device trains. None is "auto": resolved when the config is built to on for CUDA and off
     for the CPU, where the benchmarks measured each of them slower or no faster."""
 
-    amp: bool | None = None  # bf16 autocast of the forward passes (the WGAN-GP penalty stays fp32)
-    channels_last: bool | None = None  # NHWC memory format for models and inputs
-    fused_optimizer: bool | None = None  # Adam's fused CUDA kernel
-    data_on_device: bool | None = None  # keep in-memory datasets (uint8) on the training device
-    async_writes: bool | None = None  # encode PNG grids and draw curves on a background thread
-    compile: bool = False  # torch.compile every network (in place; checkpoints keep plain names)
-    cuda_graphs: bool | None = None  # DCGAN: replay each whole training step as a CUDA graph (auto: off until measured)
+    # bf16 autocast of the forward passes (the WGAN-GP penalty stays fp32)
+    amp: bool | None = setting(None, "bf16 autocast of the forward passes (auto: on for CUDA)")
+    # NHWC memory format for models and inputs
+    channels_last: bool | None = setting(None, "NHWC memory format (auto: on for CUDA)")
+    fused_optimizer: bool | None = setting(None, "Adam's fused kernel (auto: on for CUDA)")
+    data_on_device: bool | None = setting(None, "keep in-memory datasets on the device (auto: on for CUDA)")
+    # encode PNG grids and draw curves on a background thread
+    async_writes: bool | None = setting(None, "write grids and curves on a background thread (auto: on for CUDA)")
+    # torch.compile every network (in place; checkpoints keep plain names)
+    compile: bool = setting(False, "torch.compile every network")
+    cuda_graphs: bool | None = setting(
+        None,
+        "DCGAN on CUDA: replay each whole step as a CUDA graph (auto: off, not yet measured)",
+    )
 
 
 @dataclass(frozen=True)
 class ScoreOptions:
     """Scores during training: IS and KID of generated (CycleGAN: translated) images every few epochs."""
 
-    eval_every: int = 0  # epochs between IS/KID evaluations (0: off); keeps checkpoints/best.pt (lowest KID)
-    eval_network: NetworkName = "builtin"
-    eval_n: int = 1000  # generated images per evaluation
-    eval_reference: str = "auto"  # real images for KID; auto: the training data (CycleGAN: the real test set of A)
+    # epochs between IS/KID evaluations (0: off); keeps checkpoints/best.pt (lowest KID)
+    eval_every: int = setting(0, "epochs between IS/KID scores during training (0: off); keeps best.pt", NOT_NEGATIVE)
+    eval_network: NetworkName = setting("builtin", "network of the scores during training")
+    eval_n: int = setting(1000, "images scored at each evaluation", AT_LEAST_ONE)
+    # real images for KID; auto: the training data (CycleGAN: the real test set of A)
+    eval_reference: str = setting("auto", "real images for KID (auto: the training data)")
 
 
 # The groups every family's config holds; their fields are flat in config.json, TOML files and flags.
@@ -117,26 +169,30 @@ class DCGANConfig:
     """One DCGAN run (spec section 1). Defaults are the spec's table and the GAN paper."""
 
     # objective
-    loss: LossName = "gan"
-    n_critic: int = 1  # discriminator steps per generator step
-    clip_value: float = 0.01  # wgan: critic weights clipped to [-c, c]
-    gp_weight: float = 10.0  # wgan-gp: lambda
+    loss: LossName = setting("gan", "adversarial loss")
+    n_critic: int = setting(1, "critic (discriminator) steps per generator step", AT_LEAST_ONE)
+    clip_value: float = setting(0.01, "wgan: critic weights are clipped to [-c, c] after every critic step", POSITIVE)
+    gp_weight: float = setting(10.0, "wgan-gp: lambda, the gradient penalty's weight", NOT_NEGATIVE)
     # networks
-    image_size: int = 32
-    z_dim: int = 256
-    width: int = 64  # channels of the discriminator's first / generator's last hidden layer
-    critic_norm: CriticNorm = "batch"
-    gen_last_norm: bool = True  # BatchNorm before the generator's Tanh (the seed's table has it)
-    disc_last_bias: bool = True  # bias on the discriminator's last convolution
-    gen_last_bias: bool = True  # bias on the generator's last convolution when no BatchNorm follows it
-    init: InitName = "normal"  # normal: N(0, 0.02), BN weight N(1, 0.02) | pytorch: PyTorch's default
-    sync_bn: bool = False  # under torchrun on GPUs: BatchNorm statistics over the global batch
+    image_size: int = setting(
+        32,
+        "image side in pixels (DCGAN, VAE: a power of two; CycleGAN: the crop, a multiple of 4)",
+        POWER_OF_TWO,
+    )
+    z_dim: int = setting(256, "length of the noise vector z", AT_LEAST_ONE)
+    width: int = setting(64, "channels of the first discriminator (last generator) layer; doubles per layer", AT_LEAST_ONE)
+    critic_norm: CriticNorm = setting("batch", "normalisation in the critic (batch: the spec's table)")
+    gen_last_norm: bool = setting(True, "BatchNorm before the generator's Tanh (the spec's table has it)")
+    disc_last_bias: bool = setting(True, "a bias on the discriminator's last convolution")
+    gen_last_bias: bool = setting(True, "a bias on the generator's last convolution when no BatchNorm follows it")
+    init: InitName = setting("normal", "weight initialisation (normal: N(0, 0.02); pytorch: each layer's default)")
+    sync_bn: bool = setting(False, "torchrun on GPUs: BatchNorm statistics over the global batch")
     # optimisation
-    optimizer: OptimizerName = "adam"
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    batch_size: int = 64
+    optimizer: OptimizerName = setting("adam", "optimiser of both networks")
+    lr: float = setting(2e-4, "learning rate", POSITIVE)
+    beta1: float = setting(0.5, "Adam's beta1", BELOW_ONE)
+    beta2: float = setting(0.999, "Adam's beta2", BELOW_ONE)
+    batch_size: int = setting(64, "images per step (per process under torchrun)", AT_LEAST_ONE)
     # what every run has
     run: RunOptions = field(default_factory=lambda: RunOptions(preset="paper"))
     input: InputOptions = field(default_factory=lambda: InputOptions(data="cifar10"))
@@ -180,20 +236,27 @@ class VAEConfig:
     """A convolutional VAE (spec section 3, seed 004): Kingma & Welling 2014."""
 
     # objective
-    likelihood: Likelihood = "bernoulli"  # bernoulli: pixels in [0, 1] | gaussian: N(x; decoder mean, sigma^2)
-    sigma: float = 0.1  # gaussian likelihood's fixed standard deviation, in [0, 1] pixel units
-    beta: float = 1.0  # KL weight; only beta = 1 trains (and reports) the true negative ELBO
+    # bernoulli: pixels in [0, 1] | gaussian: N(x; decoder mean, sigma^2)
+    likelihood: Likelihood = setting("bernoulli", "p(x|z): bernoulli (one logit per pixel) or gaussian (fixed sigma)")
+    sigma: float = setting(0.1, "gaussian likelihood's standard deviation, in [0, 1] pixel units", POSITIVE)
+    # KL weight; only beta = 1 trains (and reports) the true negative ELBO
+    beta: float = setting(1.0, "weight of the KL term (1: the true negative ELBO)", NOT_NEGATIVE)
     # network
-    image_size: int = 64
-    latent_dim: int = 128
-    width: int = 32  # channels of the first encoder layer, doubling per stride-2 layer
+    image_size: int = setting(
+        64,
+        "image side in pixels (DCGAN, VAE: a power of two; CycleGAN: the crop, a multiple of 4)",
+        POWER_OF_TWO,
+    )
+    latent_dim: int = setting(128, "length of the latent z", AT_LEAST_ONE)
+    # channels of the first encoder layer, doubling per stride-2 layer
+    width: int = setting(32, "channels of the first discriminator (last generator) layer; doubles per layer", AT_LEAST_ONE)
     # optimisation
-    lr: float = 1e-3
-    batch_size: int = 128
+    lr: float = setting(1e-3, "learning rate", POSITIVE)
+    batch_size: int = setting(128, "images per step (per process under torchrun)", AT_LEAST_ONE)
     # preprocessing: centre crop (crop_size pixels, or crop_fraction of the shorter side), then resize
-    crop_size: int = 0  # 0: use crop_fraction
-    crop_fraction: float = 1.0
-    holdout: float = 0.05  # held-out fraction (seeded split)
+    crop_size: int = setting(0, "centre crop in pixels before resizing (0: use --crop-fraction)", NOT_NEGATIVE)
+    crop_fraction: float = setting(1.0, "centre crop as a fraction of the shorter side", FRACTION)
+    holdout: float = setting(0.05, "fraction of the images held out for the held-out ELBO (seeded)", FRACTION)
     # what every run has
     run: RunOptions = field(default_factory=lambda: RunOptions(epochs=50, grid_size=32))
     input: InputOptions = field(default_factory=InputOptions)
@@ -211,36 +274,44 @@ class CycleGANConfig:
     """CycleGAN (spec section 2): Zhu et al. 2017 as the reference implementation trains it."""
 
     # objective
-    gan_loss: CycleLoss = "lsgan"  # lsgan (least squares) | gan (the log loss of seed 004)
-    lambda_cycle: float = 10.0
-    lambda_identity: float = 0.5  # identity weight = lambda_identity * lambda_cycle; 0 disables it
-    halve_d_loss: bool = True  # D loss = 1/2 (real term + fake term)
-    pool_size: int = 50  # history of generated images per discriminator; 0: none
+    gan_loss: CycleLoss = setting("lsgan", "adversarial loss (lsgan: least squares, the reference's; gan: the log loss)")
+    lambda_cycle: float = setting(10.0, "weight of the cycle-consistency L1 terms", NOT_NEGATIVE)
+    lambda_identity: float = setting(0.5, "identity weight, as a fraction of --lambda-cycle (0: off)", NOT_NEGATIVE)
+    # D loss = 1/2 (real term + fake term)
+    halve_d_loss: bool = setting(True, "halve each discriminator's loss, as the reference implementation does")
+    pool_size: int = setting(50, "generated images kept per discriminator in the history pool (0: none)", NOT_NEGATIVE)
     # networks
-    width: int = 64
-    n_blocks: int = 6
-    init: InitName = "normal"
+    width: int = setting(64, "channels of the first discriminator (last generator) layer; doubles per layer", AT_LEAST_ONE)
+    n_blocks: int = setting(6, "residual blocks in each generator", AT_LEAST_ONE)
+    init: InitName = setting("normal", "weight initialisation (normal: N(0, 0.02); pytorch: each layer's default)")
     # optimisation
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    batch_size: int = 1
-    decay_epochs: int = 100  # the last epochs decay the learning rate linearly towards 0 (0: constant)
+    lr: float = setting(2e-4, "learning rate", POSITIVE)
+    beta1: float = setting(0.5, "Adam's beta1", BELOW_ONE)
+    beta2: float = setting(0.999, "Adam's beta2", BELOW_ONE)
+    batch_size: int = setting(1, "images per step (per process under torchrun)", AT_LEAST_ONE)
+    decay_epochs: int = setting(100, "last epochs over which the learning rate decays linearly to 0 (0: constant)")
     # data: --data builtin, a CycleGAN dataset (trainA/ trainB/ testA/ testB/), or --domain-a/--domain-b folders
-    domain_a: str = ""
-    domain_b: str = ""
-    test_fraction: float = 0.05  # held out for testing when there are no testA/testB folders
-    image_size: int = 256  # the crop size the networks see
-    load_size: int = 286
-    preprocess: Preprocess = "resize_crop"  # resize_crop (train: resize, random crop, flip) | resize | none
-    flip: bool = True
+    domain_a: str = setting("", "a folder of domain A images (with --domain-b, instead of --data)")
+    domain_b: str = setting("", "a folder of domain B images")
+    # held out for testing when there are no testA/testB folders
+    test_fraction: float = setting(0.05, "held out for testing when the data has no testA/testB", FRACTION)
+    # the crop size the networks see
+    image_size: int = setting(
+        256,
+        "image side in pixels (DCGAN, VAE: a power of two; CycleGAN: the crop, a multiple of 4)",
+        CROP,
+    )
+    load_size: int = setting(286, "resize to this before the random crop (--preprocess resize_crop)", AT_LEAST_ONE)
+    preprocess: Preprocess = setting(
+        "resize_crop",
+        "training images: resize then random crop and flip, resize only, or as they are",
+    )
+    flip: bool = setting(True, "random horizontal flips in training")
     # what every run has
     run: RunOptions = field(default_factory=lambda: RunOptions(grid_size=4, smooth_window=100))
     input: InputOptions = field(default_factory=lambda: InputOptions(workers=2))
     speed: SpeedOptions = field(default_factory=SpeedOptions)
     scores: ScoreOptions = field(default_factory=ScoreOptions)
-
-    crop_multiple: ClassVar[int] = 4  # image_size is a crop: a multiple of this (the generator's two stride-2 layers)
 
 
 CYCLEGAN_PRESETS: dict[str, Preset] = {
@@ -257,78 +328,6 @@ CYCLEGAN_PRESETS: dict[str, Preset] = {
 
 Config = DCGANConfig | VAEConfig | CycleGANConfig  # any built-in family's config
 
-# One line per setting, for --help (the flag shows its default and choices beside it).
-HELP: dict[str, str] = {
-    # DCGAN objective and networks
-    "loss": "adversarial loss",
-    "n_critic": "critic (discriminator) steps per generator step",
-    "clip_value": "wgan: critic weights are clipped to [-c, c] after every critic step",
-    "gp_weight": "wgan-gp: lambda, the gradient penalty's weight",
-    "image_size": "image side in pixels (DCGAN, VAE: a power of two; CycleGAN: the crop, a multiple of 4)",
-    "z_dim": "length of the noise vector z",
-    "width": "channels of the first discriminator (last generator) layer; doubles per layer",
-    "critic_norm": "normalisation in the critic (batch: the spec's table)",
-    "gen_last_norm": "BatchNorm before the generator's Tanh (the spec's table has it)",
-    "disc_last_bias": "a bias on the discriminator's last convolution",
-    "gen_last_bias": "a bias on the generator's last convolution when no BatchNorm follows it",
-    "init": "weight initialisation (normal: N(0, 0.02); pytorch: each layer's default)",
-    "sync_bn": "torchrun on GPUs: BatchNorm statistics over the global batch",
-    "optimizer": "optimiser of both networks",
-    "lr": "learning rate",
-    "beta1": "Adam's beta1",
-    "beta2": "Adam's beta2",
-    "batch_size": "images per step (per process under torchrun)",
-    # VAE
-    "likelihood": "p(x|z): bernoulli (one logit per pixel) or gaussian (fixed sigma)",
-    "sigma": "gaussian likelihood's standard deviation, in [0, 1] pixel units",
-    "beta": "weight of the KL term (1: the true negative ELBO)",
-    "latent_dim": "length of the latent z",
-    "crop_size": "centre crop in pixels before resizing (0: use --crop-fraction)",
-    "crop_fraction": "centre crop as a fraction of the shorter side",
-    "holdout": "fraction of the images held out for the held-out ELBO (seeded)",
-    # CycleGAN
-    "gan_loss": "adversarial loss (lsgan: least squares, the reference's; gan: the log loss)",
-    "lambda_cycle": "weight of the cycle-consistency L1 terms",
-    "lambda_identity": "identity weight, as a fraction of --lambda-cycle (0: off)",
-    "halve_d_loss": "halve each discriminator's loss, as the reference implementation does",
-    "pool_size": "generated images kept per discriminator in the history pool (0: none)",
-    "n_blocks": "residual blocks in each generator",
-    "decay_epochs": "last epochs over which the learning rate decays linearly to 0 (0: constant)",
-    "domain_a": "a folder of domain A images (with --domain-b, instead of --data)",
-    "domain_b": "a folder of domain B images",
-    "test_fraction": "held out for testing when the data has no testA/testB",
-    "load_size": "resize to this before the random crop (--preprocess resize_crop)",
-    "preprocess": "training images: resize then random crop and flip, resize only, or as they are",
-    "flip": "random horizontal flips in training",
-    # every run
-    "preset": "named settings under the file and the flags (see 'Presets' above)",
-    "seed": "seed of the weights, the batch order and every random draw of the run",
-    "device": "auto, cpu, cuda or cuda:N",
-    "epochs": "passes over the training data",
-    "checkpoint_every": "epochs between kept checkpoints (latest.pt is written every epoch)",
-    "sample_every": "epochs between sample grids",
-    "grid_size": "images in each sample grid",
-    "smooth_window": "moving-average window of the learning curves, in steps",
-    "tensorboard": "also log the history and grids to RUN_DIR/tensorboard (needs genlab[tensorboard])",
-    "log_every": "steps whose losses stay on the device and are read back together: the history, the progress bar and the NaN check (which names the first bad step exactly) see them every N steps and at each epoch's end",
-    "data": "builtin, cifar10, a CycleGAN dataset name, or the path of an image folder",
-    "data_root": "dataset cache folder (auto: $GENLAB_DATA or ~/.cache/genlab/data)",
-    "limit": "train on the first N images (0: all)",
-    "workers": "data-loading processes for image folders",
-    "amp": "bf16 autocast of the forward passes (auto: on for CUDA)",
-    "channels_last": "NHWC memory format (auto: on for CUDA)",
-    "fused_optimizer": "Adam's fused kernel (auto: on for CUDA)",
-    "data_on_device": "keep in-memory datasets on the device (auto: on for CUDA)",
-    "async_writes": "write grids and curves on a background thread (auto: on for CUDA)",
-    "compile": "torch.compile every network",
-    "cuda_graphs": "DCGAN on CUDA: replay each whole step as a CUDA graph (auto: off, not yet measured)",
-    "eval_every": "epochs between IS/KID scores during training (0: off); keeps best.pt",
-    "eval_network": "network of the scores during training",
-    "eval_n": "images scored at each evaluation",
-    "eval_reference": "real images for KID (auto: the training data)",
-}
-
-
 def flat_fields(config_cls: type) -> dict[str, tuple[str | None, Any]]:
     """Every setting of a family by its flat name (as in config.json and the flags): (its group or None, its type)."""
     out: dict[str, tuple[str | None, Any]] = {}
@@ -340,6 +339,22 @@ def flat_fields(config_cls: type) -> dict[str, tuple[str | None, Any]]:
         else:
             out[name] = (None, hints[name])
     return out
+
+
+def _metadata(config_cls: type) -> dict[str, Mapping[str, Any]]:
+    """Every setting's field metadata by its flat name."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for f in fields(config_cls):
+        if f.name in GROUPS:
+            out.update({inner.name: inner.metadata for inner in fields(GROUPS[f.name])})
+        else:
+            out[f.name] = f.metadata
+    return out
+
+
+def field_help(config_cls: type) -> dict[str, str]:
+    """Every setting's one line of help, by its flat name."""
+    return {name: meta.get("help", "") for name, meta in _metadata(config_cls).items()}
 
 
 def field_names(config_cls: type) -> list[str]:
@@ -465,14 +480,6 @@ def resolve_data_root(value: str) -> str:
     return str(Path(os.environ.get(DATA_ROOT_ENV) or DEFAULT_DATA_ROOT).expanduser())
 
 
-AT_LEAST_ONE = (
-    "epochs", "batch_size", "n_critic", "grid_size", "checkpoint_every", "sample_every", "smooth_window", "log_every", "z_dim", "width",
-    "latent_dim", "n_blocks", "load_size", "eval_n",
-)
-NOT_NEGATIVE = ("seed", "limit", "workers", "eval_every", "pool_size", "crop_size", "gp_weight", "beta", "lambda_cycle", "lambda_identity")
-POSITIVE = ("lr", "clip_value", "sigma")
-
-
 MAX_SEED = 2**63 - 1
 MAX_IMAGE_SIZE = 1024
 
@@ -483,13 +490,6 @@ def _bytes(n: float) -> str:
             return f"{n:.3g} {unit}"
         n /= 1000
     return f"{n:,.3g} TB"
-
-
-def stages_to(image_size: int) -> int | None:
-    """The number of stride-2 layers between 4x4 and ``image_size`` (a power of two, at least 8), else None."""
-    if image_size < 8 or image_size & (image_size - 1):
-        return None
-    return image_size.bit_length() - 3
 
 
 def check_seed(seed: int) -> None:
@@ -504,38 +504,21 @@ def validate(cfg: Config) -> None:
         allowed = choices(kind)
         if allowed is not None and values[name] not in allowed:
             raise unknown_choice(name.replace("_", " "), values[name], allowed)
-    for name in AT_LEAST_ONE:
-        if name in values and values[name] < 1:
-            raise GenlabError(f"{name} must be at least 1 (got {values[name]})")
-    for name in NOT_NEGATIVE:
-        if name in values and not values[name] >= 0:  # NaN fails too
-            raise GenlabError(f"{name} must be 0 or more (got {values[name]})")
-    for name in POSITIVE:
-        if name in values and not (0 < values[name] < math.inf):
-            raise GenlabError(f"{name} must be a finite number above 0 (got {values[name]})")
-    for name in ("beta1", "beta2"):
-        if name in values and not 0 <= values[name] < 1:
-            raise GenlabError(f"{name} must be in [0, 1) (got {values[name]})")
+    for name, meta in _metadata(type(cfg)).items():  # each setting's own rule
+        if meta.get("rule") is not None:
+            meta["rule"].check(name, values[name])
     if values.get("preprocess") == "resize_crop" and values["load_size"] < values["image_size"]:
         raise GenlabError(f"load_size {values['load_size']} is smaller than the crop image_size {values['image_size']}; raise --load-size")
     if "decay_epochs" in values and not 0 <= values["decay_epochs"] <= values["epochs"]:
         raise GenlabError(f"decay_epochs must be between 0 and epochs ({values['epochs']}); got {values['decay_epochs']}")
-    for name in ("holdout", "crop_fraction", "test_fraction"):
-        if name in values and not 0 <= values[name] <= 1:
-            raise GenlabError(f"{name} must be between 0 and 1 (got {values[name]})")
     check_seed(values["seed"])
-    size = values["image_size"]
+    size = values.get("image_size", 0)
     if size > MAX_IMAGE_SIZE:
         first_layer = values["batch_size"] * values.get("width", 64) * (size // 2) ** 2 * 4  # float32 activations of one batch
         raise GenlabError(
             f"image_size {size} is above the largest genlab trains ({MAX_IMAGE_SIZE}): one batch's first-layer activations "
             f"alone would need {_bytes(first_layer)}; choose --image-size {MAX_IMAGE_SIZE} or less"
         )
-    if getattr(cfg, "crop_multiple", 0):  # a crop (CycleGAN's), not a power-of-two network
-        if size < 32 or size % cfg.crop_multiple:
-            raise GenlabError(f"image_size must be a multiple of {cfg.crop_multiple}, at least 32 (got {size})")
-    elif stages_to(size) is None:
-        raise GenlabError(f"image_size must be a power of two, at least 8 (got {size})")
 
 
 def build_config(

@@ -23,7 +23,7 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import Any
 
-from genlab.config import HELP, Config, CycleGANConfig, VAEConfig, data_label, family_of, flatten
+from genlab.config import Config, CycleGANConfig, VAEConfig, data_label, family_of, field_help, flatten
 from genlab.data.builtin import DRAWN_PAIRS, DRAWN_SETS
 from genlab.errors import GenlabWarning
 from genlab.files import write_text
@@ -461,7 +461,8 @@ def _reference(cfg: Config) -> str:
 
 
 def _config_rows(cfg: Config) -> list[list[str]]:
-    return [[name, str(value), HELP.get(name, "")] for name, value in {"family": family_of(cfg), **flatten(cfg)}.items()]
+    helps = {"family": "the model family", **field_help(type(cfg))}
+    return [[name, str(value), helps[name]] for name, value in {"family": family_of(cfg), **flatten(cfg)}.items()]
 
 
 def _plots(run: RunDir) -> list[Path]:
