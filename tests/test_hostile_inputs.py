@@ -169,7 +169,9 @@ def test_translate_evaluate_and_reconstruct_skip_broken_files_with_one_count(cyc
                    "--out", str(tmp_path / "e.json")]) == [f"skipped {BROKEN} unreadable image file(s) in {same_size}"]
     assert json.loads((tmp_path / "e.json").read_text())["protocol"]["n"] == 13  # and the shortfall is said
     assert _reads(["reconstruct", str(vae_run), "--input", str(hostile), "--output", str(tmp_path / "r.png"), "--device", "cpu"]) == once
-    assert Image.open(tmp_path / "r.png").size[0] > 0
+    from genlab.reporting.grids import grid_image
+
+    assert Image.open(tmp_path / "r.png").size == grid_image(torch.zeros(2 * 14, 3, 16, 16), nrow=8).size  # 14 pairs
 
 
 def _error(capsys, command: list[str]) -> str:

@@ -55,6 +55,11 @@ def test_folder_source_resizes_and_crops(tmp_path):
     Image.new("RGBA", (64, 64)).save(tmp_path / "imgs" / "sub.png")
     images = load_images(str(tmp_path / "imgs"), image_size=32, data_root=str(tmp_path))
     assert images.images.shape == (7, 3, 32, 32)
+    files = sorted(p.name for p in (tmp_path / "imgs").iterdir())  # the folder's order
+    grey = images.images[files.index("grey.jpg")]
+    assert grey.min() >= 127 and grey.max() <= 129  # a flat grey square stays flat grey in every channel
+    noise = images.images[files.index("0.png")].float()
+    assert noise.std() > 30  # a noise image stays noise: the crop and resize did not blank it
 
 
 def test_center_crop_resize_geometry():

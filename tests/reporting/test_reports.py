@@ -86,7 +86,7 @@ def test_vae_and_cyclegan_reports_show_their_own_pictures_and_numbers(runs):
     cycle = (runs / "cyclegan" / "report.html").read_text()
     for kind in ("fakeA2B", "fakeB2A"):  # both translation directions
         assert f"href='./images/{kind}-002.png'" in cycle
-    assert "a random 32x32 crop is taken, then flipped left-right with probability 1/2" in cycle or "resized to" in cycle
+    assert "each training image is resized to 36x36 and a random 32x32 crop is taken, then flipped left-right with probability 1/2" in cycle
     assert "then decayed linearly to 0 over the last 1" in cycle
 
 

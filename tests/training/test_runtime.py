@@ -21,6 +21,16 @@ def test_auto_resolves_to_off_on_the_cpu_and_is_saved(tiny_dcgan, tmp_path):
     assert saved["amp"] is False and saved["channels_last"] is False
 
 
+def test_auto_resolves_to_on_for_cuda_and_a_given_switch_wins(monkeypatch):
+    from genlab import config
+
+    monkeypatch.setattr(config, "resolve_device", lambda name: "cuda")  # as on a machine with a GPU
+    cfg = config.build_config("dcgan", overrides={"data": "builtin", "channels_last": False})
+    speed = cfg.speed
+    assert (speed.amp, speed.fused_optimizer, speed.data_on_device, speed.async_writes) == (True, True, True, True)
+    assert speed.channels_last is False and speed.compile is False and speed.cuda_graphs is False
+
+
 def _first_conv_dtypes_and_formats(trainer, network):
     """Record the (input dtype, output dtype, input is channels-last) of ``network``'s first convolution per call."""
     seen = []
