@@ -13,7 +13,7 @@ Scaling follows the assignment's skeleton (seed 000):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
@@ -67,14 +67,16 @@ def wasserstein_generator_loss(fake_logits: Tensor) -> Tensor:
 
 
 def gradient_penalty(
-    critic: nn.Module, real: Tensor, fake: Tensor, *, generator: torch.Generator | None = None, eps: Tensor | None = None
+    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, *, generator: torch.Generator | None = None,
+    eps: Tensor | None = None, run_dims: int = 1,
 ) -> Tensor:
     """Gulrajani et al. 2017: E[(||grad_xhat D(xhat)||_2 - 1)^2], xhat = eps x + (1 - eps) G(z).
 
     eps ~ U[0, 1] is drawn once per sample; the norm is over all of a sample's
     dimensions. Computed in fp32 (autocast off), double backward included,
     since the penalty is a difference of nearly equal numbers. Unweighted: the
-    caller multiplies by lambda. ``eps``: the weights, when the caller drew them.
+    caller multiplies by lambda. ``eps``: the weights, when the caller drew them. ``run_dims`` 2: K stacked runs
+    (inputs (K, N, ...)), one penalty per run.
     """
     if eps is None:
         eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), generator=generator, device=real.device)
@@ -82,14 +84,14 @@ def gradient_penalty(
         xhat = (eps * real.detach().float() + (1 - eps) * fake.detach().float()).requires_grad_(True)
         scores = critic(xhat).float()
         (grad,) = torch.autograd.grad(scores.sum(), xhat, create_graph=True)
-        norm = grad.flatten(1).norm(2, dim=1)
-        return (norm - 1).square().mean()
+        norm = grad.flatten(run_dims).norm(2, dim=run_dims)
+        return (norm - 1).square().mean() if run_dims == 1 else (norm - 1).square().mean(run_dims - 1)
 
 
 @torch.no_grad()
-def clip_weights_(module: nn.Module, clip_value: float) -> None:
-    """Clamp every parameter of the critic (normalisation layers' included) to [-c, c]."""
-    for p in module.parameters():
+def clip_weights_(critic: nn.Module | Iterable[Tensor], clip_value: float) -> None:
+    """Clamp every parameter of the critic (normalisation layers' included; a module or its parameters) to [-c, c]."""
+    for p in critic.parameters() if isinstance(critic, nn.Module) else critic:
         p.clamp_(-clip_value, clip_value)
 
 

@@ -10,7 +10,7 @@ The generator's forward pass is shared by both updates (as in pytorch/examples' 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import warnings
@@ -41,6 +41,13 @@ OPTIMIZERS: dict[OptimizerName, Callable[[Any, DCGANConfig], torch.optim.Optimiz
 
 def make_optimizer(params, cfg: DCGANConfig) -> torch.optim.Optimizer:
     return choose(OPTIMIZERS, cfg.optimizer, "optimizer")(params, cfg)
+
+
+def set_lr(optimizers: Iterable[torch.optim.Optimizer], lr: float) -> None:
+    """The config's rate wins over a checkpoint's (resume --lr); DCGAN's rate is constant."""
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            group["lr"] = lr
 
 
 def dcgan_update(
@@ -121,13 +128,17 @@ class DCGANTrainer:
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"generator": self.opt_g, "discriminator": self.opt_d}
 
+    def draw(self, n: int) -> tuple[Tensor, Tensor | None]:
+        """A step's random draws from the run's own generator: z, then (WGAN-GP) the penalty's interpolation
+        weights, one per image. A sweep draws each member's through this too, in the same order."""
+        z = torch.randn(n, self.cfg.z_dim, 1, 1, device=self.device, generator=self.noise)
+        eps = torch.rand((n, 1, 1, 1), generator=self.noise, device=self.device) if self.loss.uses_gradient_penalty else None
+        return z, eps
+
     def train_step(self, batch: Tensor, step: int) -> dict[str, Tensor]:
         cfg = self.cfg
         real = to_model_range(batch, self.device, memory_format(cfg))
-        z = torch.randn(real.shape[0], cfg.z_dim, 1, 1, device=self.device, generator=self.noise)
-        eps = None  # WGAN-GP: the interpolation weights, one per image, drawn right after z
-        if self.loss.uses_gradient_penalty:
-            eps = torch.rand((real.shape[0], 1, 1, 1), generator=self.noise, device=self.device)
+        z, eps = self.draw(real.shape[0])
         update_g = step % cfg.n_critic == 0
         if self.graphs is not None:
             return self.graphs(update_g, real, z, eps)
@@ -187,7 +198,5 @@ class DCGANTrainer:
         load_weights(self.model, state["models"])
         self.opt_g.load_state_dict(state["optimizers"]["generator"])
         self.opt_d.load_state_dict(state["optimizers"]["discriminator"])
-        for optimizer in (self.opt_g, self.opt_d):  # the config's rate wins (resume --lr); DCGAN's is constant
-            for group in optimizer.param_groups:
-                group["lr"] = self.cfg.lr
+        set_lr((self.opt_g, self.opt_d), self.cfg.lr)
         self.noise.set_state(state["noise_rng"])

@@ -1,17 +1,25 @@
-"""The shared training loop: epochs, progress, history, checkpoints. It knows nothing about GANs.
+"""The one training loop: epochs, progress, history, the end-of-epoch hooks. It knows nothing about GANs.
 
-A family's trainer supplies ``train_step(batch, step) -> dict[str, Tensor]`` (detached
-scalars, in the order of its paper's algorithm box), ``end_epoch(epoch)`` for what
-changes between epochs, ``report(epoch, run, history)`` for its pictures, ``models``,
-and ``state_dict()`` / ``load_state_dict()`` for everything a resumed run needs
-(models, optimisers, schedulers, its random generators). Under torchrun every
-process trains; rank 0 alone shows progress and writes the run folder.
+What trains is a *stepper*: it advances one run (``OneRun``: a family's trainer over its batches) or several
+(``genlab.training.sweep.StackedRuns``: K runs as one stacked model) by one unit of work at a time. What a run
+accumulates is its ``RunState``: folder, history, the device-side read-back of its numbers, evaluator, best score,
+TensorBoard log, step. After every epoch each run's state goes through ``END_OF_EPOCH``, one ordered list of hooks:
+pictures (grids, curves, the collapse check), scores, history, checkpoints, then the report page and TensorBoard.
+
+A family's trainer supplies ``train_step(batch, step) -> dict[str, Tensor]`` (detached scalars, in the order of
+its paper's algorithm box), ``end_epoch(epoch)`` for what changes between epochs, ``report(epoch, run, history)``
+for its pictures, ``models``, and ``state_dict()`` / ``load_state_dict()`` for everything a resumed run needs
+(models, optimisers, schedulers, its random generators). Under torchrun every process trains; rank 0 alone shows
+progress and writes the run folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
@@ -19,14 +27,15 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from genlab import __version__
+from genlab.checkpoint import rng_state, save_atomic
+from genlab.config import Config, config_to_dict, save_config
 from genlab.data.loader import EpochBatches
 from genlab.errors import GenlabError
 from genlab.files import write_json
 from genlab.reporting.run_report import write_run_report
 from genlab.reporting.tensorboard import TensorBoardLog
 from genlab.reporting.writer import background_writes, write
-from genlab.checkpoint import rng_state, save_atomic
-from genlab.run_dir import History, RunDir
+from genlab.run_dir import History, RunDir, training_lock
 from genlab.training.runtime import broadcast_buffers, current
 
 
@@ -50,77 +59,7 @@ class Trainer(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-def fit(
-    trainer: Trainer,
-    batches: EpochBatches,
-    run: RunDir,
-    history: History,
-    *,
-    config: dict[str, Any],
-    epochs: int,
-    checkpoint_every: int,
-    start_epoch: int = 0,
-    start_step: int = 0,
-    evaluator: Evaluator | None = None,
-    best: float | None = None,
-) -> int:
-    """Train epochs start_epoch+1 .. epochs; returns the last step. Epochs are numbered from 1.
-
-    With an ``evaluator``, scores are computed every few epochs and the checkpoint with the
-    lowest ``evaluator.best_metric`` so far (``best`` carried over on resume) is kept as best.pt.
-    Pictures, the run's report page and TensorBoard events (config ``tensorboard``) are written on a background
-    thread when the config's ``async_writes`` is on.
-    """
-    main = current().is_main
-    board = TensorBoardLog(run, logged_rows=len(history.rows)) if config.get("tensorboard") and main else None
-    try:
-        with background_writes(bool(config.get("async_writes"))):
-            return _epochs(
-                trainer, batches, run, history, board, config=config, epochs=epochs, checkpoint_every=checkpoint_every,
-                start_epoch=start_epoch, start_step=start_step, evaluator=evaluator, best=best,
-            )
-    except BaseException:  # an interrupt, a kill signal turned exception, a failure: the page stops saying "running"
-        if main:
-            mark_stopped(run)
-        raise
-    finally:
-        if board is not None:
-            board.close()
-
-
-def _epochs(
-    trainer: Trainer, batches: EpochBatches, run: RunDir, history: History, board: TensorBoardLog | None, *,
-    config: dict[str, Any], epochs: int, checkpoint_every: int, start_epoch: int, start_step: int,
-    evaluator: Evaluator | None, best: float | None,
-) -> int:
-    step = start_step
-    main = current().is_main
-    readback = _Readback(int(config.get("log_every") or 1), run, history, main=main)
-    for epoch in range(start_epoch + 1, epochs + 1):
-        started, seen = time.perf_counter(), 0
-        bar = tqdm(
-            batches.epoch(epoch), total=len(batches), desc=f"epoch {epoch}/{epochs}", unit="step", mininterval=0.5, disable=not main
-        )
-        for batch in bar:  # a tensor of images, or a tuple of them (unpaired A, B)
-            step += 1
-            readback.add(step, epoch, trainer.train_step(batch, step))
-            broadcast_buffers(trainer.models)
-            seen += len(batch[0]) if isinstance(batch, (tuple, list)) else batch.shape[0]
-            if readback.due():
-                _show(bar, readback.read(), seen / max(time.perf_counter() - started, 1e-9))
-        _show(bar, readback.read(), seen / max(time.perf_counter() - started, 1e-9))  # the epoch's last steps
-        bar.close()
-        trainer.end_epoch(epoch)
-        if main:
-            best = _close_epoch(
-                trainer, run, history, evaluator, best,
-                config=config, epoch=epoch, epochs=epochs, step=step, checkpoint_every=checkpoint_every,
-            )
-            publish_epoch(run, history, board, epoch=epoch, epochs=epochs)
-    return step
-
-
-class _Readback:
+class Readback:
     """Each step's numbers kept on the device, read back every ``every`` steps in one transfer (one host sync).
 
     Then, in step order, each step is checked for NaN/inf (training stops naming the first bad step, before any
@@ -151,49 +90,179 @@ class _Readback:
         return last
 
 
+@dataclass
+class RunState:
+    """One run in training: its config and folder, the trainer whose state its checkpoints hold, and what its
+    epochs accumulate. ``main``: this process writes the run folder (rank 0)."""
+
+    cfg: Config
+    run: RunDir
+    trainer: Any  # a Trainer (pictures, checkpoint state, the model its scores sample)
+    history: History
+    step: int = 0
+    best: float | None = None
+    evaluator: Evaluator | None = None
+    main: bool = True
+    board: TensorBoardLog | None = None
+    improved: bool = False  # the epoch's score beat the best so far (best.pt is written)
+    readback: Readback = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.readback = Readback(self.cfg.run.log_every, self.run, self.history, main=self.main)
+
+
+class Stepper(Protocol):
+    """Advances runs: an epoch is a sequence of units of work, each advancing one or more runs by one step."""
+
+    states: list[RunState]
+
+    def units(self, epoch: int) -> Iterable[Any]: ...
+
+    def __len__(self) -> int: ...  # units per epoch
+
+    def advance(self, unit: Any, epoch: int) -> tuple[list[RunState], int]: ...  # (the runs advanced, images seen)
+
+    def end_epoch(self, epoch: int) -> None: ...
+
+
+class OneRun:
+    """One run: its trainer's step over its batches (under torchrun, this process's share of them)."""
+
+    def __init__(self, state: RunState, batches: EpochBatches) -> None:
+        self.states, self.batches = [state], batches
+
+    def units(self, epoch: int) -> Iterable[Any]:
+        return self.batches.epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def advance(self, batch: Any, epoch: int) -> tuple[list[RunState], int]:
+        """``batch``: a tensor of images, or a tuple of them (unpaired A, B)."""
+        state = self.states[0]
+        state.step += 1
+        state.readback.add(state.step, epoch, state.trainer.train_step(batch, state.step))
+        broadcast_buffers(state.trainer.models)
+        return self.states, len(batch[0]) if isinstance(batch, (tuple, list)) else batch.shape[0]
+
+    def end_epoch(self, epoch: int) -> None:
+        self.states[0].trainer.end_epoch(epoch)
+
+
+# ---- the end of an epoch: one ordered list of hooks, each given a run's state (rank 0 only) ----
+
+
+def pictures(state: RunState, epoch: int) -> None:
+    """The family's grids and curves, the collapse check and its warnings (may add rows: held-out scores)."""
+    state.trainer.report(epoch, state.run, state.history)
+
+
+def scores(state: RunState, epoch: int) -> None:
+    """IS/KID during training (``--eval-every``); a lower KID than the best so far marks the epoch for best.pt."""
+    state.improved = False
+    evaluator = state.evaluator
+    if evaluator is not None and evaluator.due(epoch, state.cfg.run.epochs):
+        score = evaluator(state.trainer, epoch, state.run, state.history)[evaluator.best_metric]
+        state.improved = state.best is None or score < state.best
+        state.best = score if state.improved else state.best
+
+
+def history(state: RunState, epoch: int) -> None:
+    state.history.flush()
+
+
+def checkpoints(state: RunState, epoch: int) -> None:
+    """The kept epoch checkpoint and best.pt first, latest.pt last: a kill in the middle of these writes leaves
+    latest.pt at the epoch before, so a resume trains this epoch again and writes its kept checkpoints anew."""
+    cfg = state.cfg
+    checkpoint = {
+        "genlab_version": __version__,
+        "config": config_to_dict(cfg),
+        "epoch": epoch,
+        "step": state.step,
+        "trainer": state.trainer.state_dict(),
+        "rng": rng_state(),
+        "best": state.best,
+    }
+    if epoch % cfg.run.checkpoint_every == 0 or epoch == cfg.run.epochs:
+        save_atomic(checkpoint, state.run.epoch_checkpoint(epoch))
+    if state.improved:
+        save_atomic(checkpoint, state.run.checkpoints / "best.pt")
+    save_atomic(checkpoint, state.run.latest)
+
+
+def page(state: RunState, epoch: int) -> None:
+    """The report page and TensorBoard (now, or on the background writer)."""
+    rows, status = list(state.history.rows), "finished" if epoch == state.cfg.run.epochs else "running"
+    write(lambda: write_run_report(state.run, rows=rows, state=status))
+    if state.board is not None:
+        board = state.board
+        write(lambda: board.log_epoch(rows, epoch))
+
+
+END_OF_EPOCH: list[Callable[[RunState, int], None]] = [pictures, scores, history, checkpoints, page]
+
+
+# ---- the loop ----
+
+
+@contextlib.contextmanager
+def running(states: list[RunState], *, write_configs: bool = False) -> Iterator[None]:
+    """Every run's lock held (rank 0), its TensorBoard log open; with ``write_configs`` (a resume) each config.json
+    is written only once every lock is held, so a refused resume changes no file. Pages of runs that stop early
+    (an interrupt, a kill signal turned exception, a failure) stop saying "running"."""
+    training = False
+    try:
+        with contextlib.ExitStack() as stack:
+            for state in states:
+                if not state.main:
+                    continue
+                stack.enter_context(training_lock(state.run))
+            for state in states:
+                if state.main and write_configs:
+                    save_config(state.cfg, state.run.config_path)
+                    state.run.diverged_path.unlink(missing_ok=True)  # training goes on from the last good checkpoint
+                if state.main and state.cfg.run.tensorboard:
+                    state.board = TensorBoardLog(state.run, logged_rows=len(state.history.rows))
+                    stack.callback(state.board.close)
+            training = True
+            yield
+    except BaseException:
+        for state in states if training else ():
+            if state.main:
+                mark_stopped(state.run)
+        raise
+
+
+def fit(stepper: Stepper, *, start_epoch: int, epochs: int, async_writes: bool = False, desc: str = "epoch") -> None:
+    """Train epochs start_epoch+1 .. epochs (numbered from 1) of every run of ``stepper``; the caller holds the runs
+    (``running``). Pictures, pages and TensorBoard events are written on a background thread with ``async_writes``."""
+    states = stepper.states
+    show = any(state.main for state in states)
+    with background_writes(async_writes):
+        for epoch in range(start_epoch + 1, epochs + 1):
+            started, seen = time.perf_counter(), 0
+            bar = tqdm(stepper.units(epoch), total=len(stepper), desc=f"{desc} {epoch}/{epochs}", unit="step", mininterval=0.5, disable=not show)
+            for unit in bar:
+                advanced, images = stepper.advance(unit, epoch)
+                seen += images
+                due = [state.readback.read() for state in advanced if state.readback.due()]
+                if due:
+                    _show(bar, due[0], seen / max(time.perf_counter() - started, 1e-9))
+            last = [state.readback.read() for state in states]  # the epoch's last steps
+            _show(bar, last[0], seen / max(time.perf_counter() - started, 1e-9))
+            bar.close()
+            stepper.end_epoch(epoch)
+            for state in states:
+                if state.main:
+                    for hook in END_OF_EPOCH:
+                        hook(state, epoch)
+
+
 def _show(bar: tqdm, numbers: dict[str, float], rate: float) -> None:
     if numbers:
         losses = {k: f"{v:.3f}" for k, v in numbers.items() if k.endswith("loss")}
         bar.set_postfix({**losses, "img/s": f"{rate:.0f}"}, refresh=False)
-
-
-def _close_epoch(
-    trainer: Trainer, run: RunDir, history: History, evaluator: Evaluator | None, best: float | None,
-    *, config: dict[str, Any], epoch: int, epochs: int, step: int, checkpoint_every: int,
-) -> float | None:
-    """Rank 0 after an epoch: pictures, scores, history, checkpoints (best.pt when the score improved)."""
-    trainer.report(epoch, run, history)  # may add rows (held-out scores)
-    improved = False
-    if evaluator is not None and evaluator.due(epoch, epochs):
-        score = evaluator(trainer, epoch, run, history)[evaluator.best_metric]
-        improved = best is None or score < best
-        best = score if improved else best
-    history.flush()
-    state = {
-        "genlab_version": __version__,
-        "config": config,
-        "epoch": epoch,
-        "step": step,
-        "trainer": trainer.state_dict(),
-        "rng": rng_state(),
-        "best": best,
-    }
-    # latest.pt last: a kill in the middle of these writes leaves latest.pt at the epoch before, so a resume
-    # trains this epoch again and writes its kept checkpoints anew
-    if epoch % checkpoint_every == 0 or epoch == epochs:
-        save_atomic(state, run.epoch_checkpoint(epoch))
-    if improved:
-        save_atomic(state, run.checkpoints / "best.pt")
-    save_atomic(state, run.latest)
-    return best
-
-
-def publish_epoch(run: RunDir, history: History, board: TensorBoardLog | None, *, epoch: int, epochs: int) -> None:
-    """Rank 0 after an epoch's checkpoint: the report page and TensorBoard (now, or on the background writer)."""
-    rows, state = list(history.rows), "finished" if epoch == epochs else "running"
-    write(lambda: write_run_report(run, rows=rows, state=state))
-    if board is not None:
-        write(lambda: board.log_epoch(rows, epoch))
 
 
 def mark_stopped(run: RunDir) -> None:

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from pathlib import Path
 from typing import Any
 
 from genlab.config import (
-    Config, config_to_dict, data_label, family_of, format_config, replace, resolve, resume_changes, save_config,
+    Config, data_label, family_of, format_config, replace, resolve, resume_changes, save_config,
 )
 from genlab.data.loader import EpochBatches
 from genlab.errors import GenlabError
 from genlab.family import family_for
 from genlab.reporting.tensorboard import require_tensorboard
-from genlab.run_dir import History, RunDir, training_lock
+from genlab.run_dir import History, RunDir
 from genlab.checkpoint import load_checkpoint, set_rng_state
 from genlab.training.evaluation import TrainingEvaluator
-from genlab.training.loop import fit
+from genlab.training.loop import OneRun, RunState, fit, running
 from genlab.training.runtime import barrier, current, replicate
 
 
@@ -106,14 +105,11 @@ def train(cfg: Config, out: str | Path, *, quiet: bool = False, verbose: bool = 
             print(start_summary(cfg, dataset, run), flush=True)
     barrier()
     run = RunDir(Path(out).expanduser())
-    history = History(run.history_path)
-    with training_lock(run) if main else contextlib.nullcontext():
-        fit(
-            trainer, batches, run, history,
-            config=config_to_dict(cfg), epochs=cfg.run.epochs, checkpoint_every=cfg.run.checkpoint_every, evaluator=evaluator,
-        )
+    state = RunState(cfg, run, trainer, History(run.history_path), evaluator=evaluator, main=main)
+    with running([state]):
+        fit(OneRun(state, batches), start_epoch=0, epochs=cfg.run.epochs, async_writes=bool(cfg.speed.async_writes))
     if main and not quiet:
-        print(end_summary(cfg, run, history, time.perf_counter() - started), flush=True)
+        print(end_summary(cfg, run, state.history, time.perf_counter() - started), flush=True)
     return run
 
 
@@ -136,21 +132,17 @@ def check_epochs_left(where: Path, epoch: int, cfg: Config) -> None:
 
 
 def resume(run_dir: str | Path, overrides: dict[str, Any] | None = None, *, quiet: bool = False) -> RunDir:
-    """Continue a run from checkpoints/latest.pt; ``overrides`` may change e.g. epochs or device."""
+    """Continue a run from checkpoints/latest.pt; ``overrides`` may change e.g. epochs or device (its config.json is
+    rewritten only once the run's lock is held)."""
     started = time.perf_counter()
     run = RunDir.open(run_dir)
-    with training_lock(run) if current().is_main else contextlib.nullcontext():
-        return _resume(run, overrides, quiet=quiet, started=started)
-
-
-def _resume(run: RunDir, overrides: dict[str, Any] | None, *, quiet: bool, started: float) -> RunDir:
     if not run.latest.is_file():
         raise GenlabError(
             f"{run.root} has no checkpoint yet (its first epoch did not finish); start it again in the same folder: "
             f"genlab train {family_of(run.config())} --out {run.root} ..."
         )
     checkpoint = load_checkpoint(run.latest)
-    cfg = resumed_config(run, overrides)
+    cfg = resumed_config(run, overrides, write=False)
     epoch, step = checkpoint["epoch"], checkpoint["step"]
     check_epochs_left(run.root, epoch, cfg)
     dataset, extra = load_data(cfg)
@@ -160,17 +152,14 @@ def _resume(run: RunDir, overrides: dict[str, Any] | None, *, quiet: bool, start
     set_rng_state(checkpoint["rng"])
     batches = _batches(dataset, cfg)
     main = current().is_main
-    if not quiet and main:
-        print(f"genlab: resuming {run.root} at epoch {epoch + 1}/{cfg.run.epochs} (step {step})", flush=True)
-    history = History.load(run.history_path, up_to_step=step)
-    if main:
-        run.diverged_path.unlink(missing_ok=True)  # training goes on from the last good checkpoint
-    fit(
-        trainer, batches, run, history,
-        config=config_to_dict(cfg), epochs=cfg.run.epochs, checkpoint_every=cfg.run.checkpoint_every,
-        start_epoch=epoch, start_step=step,
-        evaluator=TrainingEvaluator(cfg) if cfg.scores.eval_every and main else None, best=checkpoint.get("best"),
+    state = RunState(
+        cfg, run, trainer, History.load(run.history_path, up_to_step=step), step=step, best=checkpoint.get("best"),
+        evaluator=TrainingEvaluator(cfg) if cfg.scores.eval_every and main else None, main=main,
     )
+    with running([state], write_configs=True):
+        if not quiet and main:
+            print(f"genlab: resuming {run.root} at epoch {epoch + 1}/{cfg.run.epochs} (step {step})", flush=True)
+        fit(OneRun(state, batches), start_epoch=epoch, epochs=cfg.run.epochs, async_writes=bool(cfg.speed.async_writes))
     if main and not quiet:
-        print(end_summary(cfg, run, history, time.perf_counter() - started), flush=True)
+        print(end_summary(cfg, run, state.history, time.perf_counter() - started), flush=True)
     return run

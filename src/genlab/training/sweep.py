@@ -16,32 +16,30 @@ another order). ``RUN/sweep.json`` lists the members; ``genlab train --resume RU
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import time
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
-from tqdm.auto import tqdm
 
 from genlab.checkpoint import load_checkpoint, set_rng_state
-from genlab.config import DCGANConfig, config_to_dict, replace, save_config, sweep_configs  # noqa: F401 (sweep_configs: re-exported)
+from genlab.config import DCGANConfig, config_to_dict, replace, sweep_configs  # noqa: F401 (sweep_configs: re-exported)
 from genlab.data.images import InMemoryImages
 from genlab.data.loader import EpochBatches
+from genlab.data.transforms import to_model_range
 from genlab.data.run_data import image_data
 from genlab.errors import GenlabError
 from genlab.files import read_json, write_json
-from genlab.reporting.tensorboard import TensorBoardLog, require_tensorboard
-from genlab.reporting.writer import background_writes
-from genlab.run_dir import History, RunDir, training_lock
+from genlab.losses.adversarial import clip_weights_, gradient_penalty
+from genlab.reporting.tensorboard import require_tensorboard
+from genlab.run_dir import History, RunDir
 from genlab.training.collapse import fixed_real_batch
-from genlab.training.dcgan import DCGANTrainer, dcgan_update, make_optimizer
+from genlab.training.dcgan import DCGANTrainer, dcgan_update, make_optimizer, set_lr
 from genlab.training.evaluation import TrainingEvaluator
-from genlab.training.loop import _close_epoch, _Readback, _show, mark_stopped, publish_epoch
+from genlab.training.loop import RunState, fit, running
 from genlab.training.run import check_epochs_left, resumed_config
 from genlab.training.runtime import current
 
@@ -79,12 +77,13 @@ class _Stacked:
 
 
 def _set(module: nn.Module, name: str, value: Tensor) -> None:
+    """Replace a parameter or buffer of ``module`` by ``value`` (a view of the stacked storage)."""
     owner_name, _, attribute = name.rpartition(".")
     owner = module.get_submodule(owner_name) if owner_name else module
     if isinstance(value, nn.Parameter):
-        owner._parameters[attribute] = value
+        owner.register_parameter(attribute, value)
     else:
-        owner._buffers[attribute] = value
+        owner.register_buffer(attribute, value)
 
 
 def _slice_optimizer(state: dict[str, Any], k: int) -> dict[str, Any]:
@@ -127,9 +126,7 @@ class LossGroup:
         """The stacked optimisers from the members' own (after the members were loaded from checkpoints)."""
         self.opt_g.load_state_dict(_stack_optimizer([m.opt_g.state_dict() for m in self.members]))
         self.opt_d.load_state_dict(_stack_optimizer([m.opt_d.state_dict() for m in self.members]))
-        for optimizer in (self.opt_g, self.opt_d):
-            for group in optimizer.param_groups:
-                group["lr"] = self.cfg.lr
+        set_lr((self.opt_g, self.opt_d), self.cfg.lr)
 
     def member_state(self, k: int) -> dict[str, Any]:
         """Member k's checkpoint, as its own trainer would write it."""
@@ -146,47 +143,25 @@ class LossGroup:
         cfg, loss = self.cfg, self.loss
         self.gen.train()
         self.disc.train()
-        real = torch.stack([b.to(self.device, non_blocking=True) for b in batches]).float().div_(127.5).sub_(1.0)
-        z = torch.stack([torch.randn(b.shape[0], cfg.z_dim, 1, 1, device=self.device, generator=m.noise) for b, m in zip(batches, self.members)])
-        eps = None  # each member's penalty weights, right after its z (the order of a single run's draws)
-        if loss.uses_gradient_penalty:
-            eps = torch.stack([torch.rand((b.shape[0], 1, 1, 1), generator=m.noise, device=self.device) for b, m in zip(batches, self.members)])
+        real = torch.stack([to_model_range(b, self.device) for b in batches])
+        draws = [m.draw(b.shape[0]) for b, m in zip(batches, self.members)]  # each member's own, in a single run's order
+        z = torch.stack([z for z, _ in draws])
+        eps = torch.stack([e for _, e in draws]) if loss.uses_gradient_penalty else None
         out = dcgan_update(
             self.gen, self.disc, self.opt_g, self.opt_d, self._d_loss, self._g_loss, real, z,
             update_g=step % cfg.n_critic == 0, cfg=cfg,
-            penalty=(lambda real, fake: self._gradient_penalty(real, fake, eps)) if loss.uses_gradient_penalty else None,
-            clip=self._clip if loss.clips_weights else None,
+            penalty=(lambda real, fake: gradient_penalty(self.disc, real, fake, eps=eps, run_dims=2)) if loss.uses_gradient_penalty else None,
+            clip=(lambda: clip_weights_(self.disc.params.values(), cfg.clip_value)) if loss.clips_weights else None,
             per_run=lambda logits: logits.flatten(1).mean(1),
         )
         return [{name: value[k] for name, value in out.items()} for k in range(len(self.members))]
 
-    @torch.no_grad()
-    def _clip(self) -> None:
-        for p in self.disc.params.values():
-            p.clamp_(-self.cfg.clip_value, self.cfg.clip_value)
 
-    def _gradient_penalty(self, real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
-        """Each member's WGAN-GP penalty (K,): gradient_penalty for K stacked critics (their inputs are independent)."""
-        with torch.autocast(self.device.type, enabled=False):
-            xhat = (eps * real.detach().float() + (1 - eps) * fake.detach().float()).requires_grad_(True)
-            scores = self.disc(xhat).float()
-            (grad,) = torch.autograd.grad(scores.sum(), xhat, create_graph=True)
-            return (grad.flatten(2).norm(2, dim=2) - 1).square().mean(1)
-
-
-@dataclass
 class Member:
-    cfg: DCGANConfig
-    run: RunDir
-    history: History
-    readback: _Readback
-    evaluator: TrainingEvaluator | None
-    best: float | None
-    group: LossGroup
-    index: int
-    step: int  # the member's last step
-    batches: EpochBatches
-    board: TensorBoardLog | None = None
+    """Member k of a loss group, as its run's state sees a trainer: its pictures, its model and its checkpoint."""
+
+    def __init__(self, group: LossGroup, index: int) -> None:
+        self.group, self.index = group, index
 
     def state_dict(self) -> dict[str, Any]:
         return self.group.member_state(self.index)
@@ -197,6 +172,37 @@ class Member:
     @property
     def model(self) -> Any:
         return self.group.members[self.index].model
+
+
+class StackedRuns:
+    """The stepper of a sweep: each epoch, every loss's stacked model takes its own steps (the losses may differ in
+    batch size and so in steps per epoch), each member on its own batches."""
+
+    def __init__(self, states: list[RunState], groups: dict[str, LossGroup], batches: list[EpochBatches]) -> None:
+        self.states, self.groups = states, groups
+        self.members = {loss: [i for i, state in enumerate(states) if state.cfg.loss == loss] for loss in groups}
+        self.batches = batches
+
+    def units(self, epoch: int) -> Iterator[tuple[str, list[Tensor]]]:
+        for loss, indices in self.members.items():
+            streams = [iter(self.batches[i].epoch(epoch)) for i in indices]
+            for _ in range(len(self.batches[indices[0]])):
+                yield loss, [next(stream) for stream in streams]
+
+    def __len__(self) -> int:
+        return sum(len(self.batches[indices[0]]) for indices in self.members.values())
+
+    def advance(self, unit: tuple[str, list[Tensor]], epoch: int) -> tuple[list[RunState], int]:
+        loss, batches = unit
+        states = [self.states[i] for i in self.members[loss]]
+        step = states[0].step + 1  # the members of a loss step together
+        for state, numbers in zip(states, self.groups[loss].train_step(batches, step)):
+            state.step = step
+            state.readback.add(step, epoch, numbers)
+        return states, sum(b.shape[0] for b in batches)
+
+    def end_epoch(self, epoch: int) -> None:
+        """DCGAN's learning rates are constant: nothing changes between epochs."""
 
 
 # What every run of a sweep shares (one copy of the data, one length); within a loss the runs differ only in seed.
@@ -254,7 +260,7 @@ def train_sweep(configs: list[DCGANConfig], out: str | Path, *, quiet: bool = Fa
             f"for {base.run.epochs} epochs on {base.run.device} into {out}",
             flush=True,
         )
-    _fit(configs, trainers, runs, images, start_epoch=0, start_steps=[0] * len(runs), bests=[None] * len(runs), quiet=quiet)
+    _fit(configs, trainers, runs, images, start_epoch=0, start_steps=[0] * len(runs), bests=[None] * len(runs))
     _say_finished(out, runs, quiet)
     return runs
 
@@ -300,7 +306,7 @@ def resume_sweep(out: str | Path, overrides: dict[str, Any] | None = None, *, qu
         print(f"genlab: resuming the sweep {out} ({len(runs)} runs) at epoch {epoch + 1}/{configs[0].run.epochs}", flush=True)
     _fit(
         configs, trainers, runs, images, start_epoch=epoch, start_steps=[c["step"] for c in checkpoints],
-        bests=[c.get("best") for c in checkpoints], quiet=quiet, resumed=True,
+        bests=[c.get("best") for c in checkpoints], resumed=True,
     )
     _say_finished(out, runs, quiet)
     return runs
@@ -308,83 +314,35 @@ def resume_sweep(out: str | Path, overrides: dict[str, Any] | None = None, *, qu
 
 def _fit(
     configs: list[DCGANConfig], trainers: list[DCGANTrainer], runs: list[RunDir], images: InMemoryImages, *,
-    start_epoch: int, start_steps: list[int], bests: list[float | None], quiet: bool, resumed: bool = False,
+    start_epoch: int, start_steps: list[int], bests: list[float | None], resumed: bool = False,
 ) -> None:
-    """Train the members from ``start_epoch``; a resumed sweep's config files are written only once every member's
-    lock is held (a refused resume changes no file)."""
+    """Train the members from ``start_epoch`` in the one loop; a resumed sweep's config files are written only once
+    every member's lock is held (a refused resume changes no file)."""
     _check_same_shape(configs)
     base = configs[0]
-    groups: dict[str, list[int]] = {}
+    indices: dict[str, list[int]] = {}
     for i, cfg in enumerate(configs):
-        groups.setdefault(cfg.loss, []).append(i)
-    stacked = {loss: LossGroup([trainers[i] for i in indices]) for loss, indices in groups.items()}
+        indices.setdefault(cfg.loss, []).append(i)
+    groups = {loss: LossGroup([trainers[i] for i in members]) for loss, members in indices.items()}
     if resumed:
-        for group in stacked.values():
+        for group in groups.values():
             group.load_optimizers()
     device = base.run.device if base.speed.data_on_device else None
     if device is not None:  # one copy on the device, shared by every member's batches
         images = InMemoryImages(images.images.to(device), images.labels, name=images.name)
-    members: list[Member] = []
-    for loss, indices in groups.items():
-        for k, i in enumerate(indices):
+    states: list[RunState] = [None] * len(configs)  # type: ignore[list-item]
+    for loss, members in indices.items():
+        for k, i in enumerate(members):
             cfg, run = configs[i], runs[i]
-            history = History.load(run.history_path, up_to_step=start_steps[i]) if resumed else History(run.history_path)
-            members.append(Member(
-                cfg, run, history, _Readback(cfg.run.log_every, run, history, main=True),
-                TrainingEvaluator(cfg) if cfg.scores.eval_every else None, bests[i], stacked[loss], k, start_steps[i],
-                EpochBatches(images, cfg.batch_size, seed=cfg.run.seed, workers=cfg.input.workers, device=device),
-            ))
-    training = False  # set once every member's lock is held
-    try:
-        with contextlib.ExitStack() as stack:
-            for member in members:
-                stack.enter_context(training_lock(member.run))
-                if member.cfg.run.tensorboard:
-                    member.board = TensorBoardLog(member.run, logged_rows=len(member.history.rows))
-                    stack.callback(member.board.close)
-            if resumed:
-                for member in members:
-                    save_config(member.cfg, member.run.config_path)
-                    member.run.diverged_path.unlink(missing_ok=True)
-            stack.enter_context(background_writes(bool(base.speed.async_writes)))  # closed first: pending writes land
-            training = True
-            _epochs(members, stacked, base, start_epoch, quiet=quiet)
-    except BaseException:  # the pages stop saying "running"
-        for member in members if training else ():
-            mark_stopped(member.run)
-        raise
-
-
-def _epochs(members: list[Member], stacked: dict[str, LossGroup], base: DCGANConfig, start_epoch: int, *, quiet: bool) -> None:
-    """Each epoch, every loss's stacked model takes its own steps (the losses may differ in batch size and so in
-    steps per epoch); then every member closes the epoch."""
-    epochs = base.run.epochs
-    for epoch in range(start_epoch + 1, epochs + 1):
-        for loss, group in stacked.items():
-            own = [m for m in members if m.group is group]
-            started, seen = time.perf_counter(), 0
-            streams = [iter(m.batches.epoch(epoch)) for m in own]
-            bar = tqdm(range(len(own[0].batches)), desc=f"sweep epoch {epoch}/{epochs} {loss}", unit="step", mininterval=0.5, disable=quiet)
-            for _ in bar:
-                batches = [next(stream) for stream in streams]
-                step = own[0].step + 1
-                for member, row in zip(own, group.train_step(batches, step)):
-                    member.step = step
-                    member.readback.add(step, epoch, row)
-                seen += sum(b.shape[0] for b in batches)
-                if own[0].readback.due():  # every member's readback is due at the same steps
-                    numbers = [m.readback.read() for m in own]
-                    _show(bar, numbers[0], seen / max(time.perf_counter() - started, 1e-9))
-            for member in own:
-                member.readback.read()
-            bar.close()
-        for member in members:
-            cfg = member.cfg
-            member.best = _close_epoch(
-                member, member.run, member.history, member.evaluator, member.best,
-                config=config_to_dict(cfg), epoch=epoch, epochs=epochs, step=member.step, checkpoint_every=cfg.run.checkpoint_every,
+            states[i] = RunState(
+                cfg, run, Member(groups[loss], k),
+                History.load(run.history_path, up_to_step=start_steps[i]) if resumed else History(run.history_path),
+                step=start_steps[i], best=bests[i], evaluator=TrainingEvaluator(cfg) if cfg.scores.eval_every else None,
             )
-            publish_epoch(member.run, member.history, member.board, epoch=epoch, epochs=epochs)
+    batches = [EpochBatches(images, cfg.batch_size, seed=cfg.run.seed, workers=cfg.input.workers, device=device) for cfg in configs]
+    with running(states, write_configs=resumed):
+        fit(StackedRuns(states, groups, batches), start_epoch=start_epoch, epochs=base.run.epochs,
+            async_writes=bool(base.speed.async_writes), desc="sweep epoch")
 
 
 def is_sweep(folder: str | Path) -> bool:
