@@ -1,4 +1,4 @@
-"""Run by tests/test_distributed.py under torchrun: trains a tiny DCGAN replica per process
+"""Run by tests/training/test_distributed.py under torchrun: trains a tiny DCGAN replica per process
 and saves each rank's final weights next to (not inside) the run folder."""
 
 import sys
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from genlab.config import build_config, config_to_dict
-from genlab.training.loop import fit
+from genlab.config import build_config
+from genlab.training.loop import OneRun, RunState, fit, running
 from genlab.training.run import _batches, _replica, load_data
 from genlab.run_dir import History, RunDir
 from genlab.training.runtime import barrier, current, init_from_environment, shutdown
@@ -22,7 +22,9 @@ def main(out: Path) -> None:
         RunDir.create(out / "run", cfg)
     barrier()
     run = RunDir(out / "run")
-    fit(trainer, _batches(dataset, cfg), run, History(run.history_path), config=config_to_dict(cfg), epochs=2, checkpoint_every=1)
+    state = RunState(cfg, run, trainer, History(run.history_path), main=runtime.is_main)
+    with running([state]):
+        fit(OneRun(state, _batches(dataset, cfg)), start_epoch=0, epochs=2)
     torch.save({name: model.state_dict() for name, model in trainer.models.items()}, out / f"rank{current().rank}.pt")
     shutdown()
 
