@@ -45,7 +45,8 @@ from genlab.data.loader import EpochBatches, split_holdout
 from genlab.data.sources import load_images
 from genlab.data.unpaired import UnpairedImages, open_domains
 from genlab.demo import DEMO_CYCLEGAN, DEMO_CYCLEGAN_EPOCHS, DEMO_VAE, DEMO_VAE_EPOCHS, demo_dcgan_config
-from genlab.metrics.diversity import MIN_DIVERSITY, collapse_check
+from genlab.metrics.diversity import collapse_check
+from genlab.reporting.diagnostics import MIN_DIVERSITY
 from genlab.metrics.feature_extractors import extract, make_extractor
 from genlab.metrics.fid import feature_statistics, fid_from_stats
 from genlab.metrics.inception_score import inception_score_from_logits

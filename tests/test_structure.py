@@ -96,3 +96,14 @@ def test_layers_point_one_way():
             assert not reaches(name, "genlab.scoring") | reaches(name, "genlab.runs") | reaches(name, "genlab.training"), name
         if name.startswith(("genlab.models", "genlab.families", "genlab.runs")):  # models never know how they are trained
             assert not reaches(name, "genlab.training"), name
+
+
+def test_reporting_is_a_leaf_below_scoring_runs_and_training():
+    """reporting/ draws what it is given: it never reaches scoring, runs, sampling, the families' models or training."""
+    edges, _ = graph()
+    above = ("genlab.scoring", "genlab.runs", "genlab.sampling", "genlab.families", "genlab.training", "genlab.handin", "genlab.demo", "genlab.cli")
+    reached = {
+        name: sorted(t for t in targets if t.startswith(above))
+        for name, targets in edges.items() if name.startswith("genlab.reporting")
+    }
+    assert {name: targets for name, targets in reached.items() if targets} == {}

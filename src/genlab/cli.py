@@ -308,7 +308,7 @@ def _report(args: argparse.Namespace) -> None:
             print(f"genlab: wrote {write_run_report(RunDir.open(run_dir))}")
         return
     from genlab.config import resolve_device
-    from genlab.reporting.scores import write_assignment_handin, write_report
+    from genlab.handin import write_assignment_handin, write_report
     from genlab.scoring import protocol
 
     chosen = protocol(

@@ -25,7 +25,7 @@ from genlab.config import Config, DCGANConfig, build_config
 from genlab.errors import GenlabError
 from genlab.reporting.compare import Extra, write_comparison
 from genlab.reporting.run_report import summarize, write_run_report
-from genlab.reporting.scores import write_report
+from genlab.handin import write_report
 from genlab.scoring import Protocol, collapse_warnings
 from genlab.training.run import train
 from genlab.run_dir import History, RunDir

@@ -24,7 +24,8 @@ from genlab.data.builtin import DRAWN_SETS, builtin_digits, drawn_images
 from genlab.data.cifar10 import load_cifar10
 from genlab.data.images import ImageFolder, InMemoryImages, fingerprint
 from genlab.files import check_output, write_json
-from genlab.data.run_data import test_domains
+from genlab.data.run_data import test_domains, training_reference
+from genlab.reporting.diagnostics import COLLAPSE_WARNING, collapsed, describe_collapse
 from genlab.data.transforms import to_uint8
 from genlab.errors import GenlabError
 from genlab.registry import choose, did_you_mean, unknown_choice
@@ -86,12 +87,6 @@ def protocol(name: str = "paper", **changes: Any) -> Protocol:
 
 
 FID_MIN_IMAGES = 2048
-DATA_TO_REFERENCE = {"builtin": "builtin", "cifar10": "cifar10-train"}
-
-
-def training_reference(cfg: Config) -> str:
-    """The real images a run trained on, as a scoring source: a dataset name or its image folder."""
-    return DATA_TO_REFERENCE.get(cfg.input.data, cfg.input.data)
 
 EVAL_DRAWN_SIZE = 64
 EVAL_DATASETS: dict[str, Callable[[str], InMemoryImages]] = {
@@ -306,28 +301,17 @@ def evaluate(
     return result
 
 
-COLLAPSE_WARNING = "the samples look collapsed"
-
-
 def flag_collapse(result: Evaluation, check: Collapse) -> None:
     """Add the collapse statistics (pool features against the real images') and a warning when collapsed."""
     result.metrics.update(check.to_dict())
-    if check.collapsed:
-        result.warnings.append(f"{result.source}: {COLLAPSE_WARNING}: {check.describe()}")
-
-
-FALLS_TO_WARN = 3  # evaluations in a row with a lower Inception Score: a sign of mode collapse
-
-
-def fell_in_a_row(scores: Sequence[float]) -> bool:
-    """Did the last FALLS_TO_WARN scores each fall below the one before?"""
-    last = scores[-FALLS_TO_WARN - 1 :]
-    return len(last) == FALLS_TO_WARN + 1 and all(a > b for a, b in zip(last, last[1:]))
+    if collapsed(check):
+        result.warnings.append(f"{result.source}: {COLLAPSE_WARNING}: {describe_collapse(check)}")
 
 
 def collapse_warnings(warnings: list[str]) -> list[str]:
     """The collapse warnings among a result's warnings (the ones a report repeats beside its scores)."""
     return [w for w in warnings if COLLAPSE_WARNING in w]
+
 
 
 def _translates(source: str | Path) -> bool:

@@ -13,7 +13,8 @@ from genlab.cli import main
 from genlab.config import build_config, flatten
 from genlab.errors import GenlabError
 from genlab.reporting.compare import find_runs, summaries, table_rows, write_comparison
-from genlab.reporting.run_report import diagnostics, summarize, write_run_report
+from genlab.reporting.diagnostics import findings as diagnostics
+from genlab.reporting.run_report import summarize, write_run_report
 from genlab.run_dir import RunDir
 from genlab.training import dcgan as dcgan_training
 from genlab.training.run import resume, train

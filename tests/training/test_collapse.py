@@ -14,6 +14,7 @@ from genlab.metrics.diversity import collapse_check, mean_pairwise_distance, nea
 from genlab.training.collapse import PATIENCE_STEPS, CollapseMonitor, fixed_real_batch
 from genlab.training.dcgan import DCGANTrainer
 from genlab.run_dir import History, RunDir
+from genlab.reporting.diagnostics import collapsed
 
 
 def test_mean_pairwise_distance_known_answer():
@@ -29,14 +30,14 @@ def test_constant_samples_are_collapsed():
     check = collapse_check(constant, real)
     assert check.diversity == pytest.approx(0.0, abs=1e-6)
     assert check.duplicates == 1.0
-    assert check.collapsed
+    assert collapsed(check)
 
 
 def test_one_repeated_image_is_collapsed_by_its_duplicates():
     real = to_model_range(builtin_digits("test").images[:64])
     two_images = torch.cat([real[:1].expand(32, -1, -1, -1), real[1:2].expand(32, -1, -1, -1)])
     check = collapse_check(two_images, real)
-    assert check.duplicates == 1.0 and check.collapsed
+    assert check.duplicates == 1.0 and collapsed(check)
 
 
 def test_real_images_are_not_collapsed():
@@ -44,7 +45,7 @@ def test_real_images_are_not_collapsed():
     check = collapse_check(test[:148], test[148:296])
     assert check.diversity == pytest.approx(1.0, abs=0.1)
     assert check.duplicates < 0.05
-    assert not check.collapsed
+    assert not collapsed(check)
 
 
 def _history() -> History:
@@ -70,7 +71,7 @@ def _quietly(monitor: CollapseMonitor, samples, **kwargs):
 def test_monitor_warns_when_a_healthy_run_collapses(tmp_path):
     monitor, history, run = _monitor(), _history(), RunDir(tmp_path / "run-x")
     real = to_model_range(builtin_digits("test").images[:64])
-    assert not _quietly(monitor, real, epoch=2, run=run, history=history).collapsed
+    assert not collapsed(_quietly(monitor, real, epoch=2, run=run, history=history))
     with pytest.warns(GenlabWarning, match=r"run-x, epoch 3 \(step 10\): the samples look collapsed after looking healthy: "
                       r"sample diversity 0\.000 of real images' \(collapse below 0\.5\), 100% near-duplicates"):
         monitor(torch.zeros(64, 3, 32, 32), epoch=3, run=run, history=history)
@@ -83,7 +84,7 @@ def test_monitor_lets_a_run_start_flat_but_not_stay_flat(tmp_path):
     flat = torch.zeros(64, 3, 32, 32)
     for epoch, step in ((1, 10.0), (2, 500.0)):  # every run starts flat: no warning yet
         history.rows[-1]["step"] = step
-        assert _quietly(monitor, flat, epoch=epoch, run=run, history=history).collapsed
+        assert collapsed(_quietly(monitor, flat, epoch=epoch, run=run, history=history))
     history.rows[-1]["step"] = 10.0 + PATIENCE_STEPS
     with pytest.warns(GenlabWarning, match=r"run-y, epoch 3 \(step 1010\): the samples look collapsed since step 10"):
         monitor(flat, epoch=3, run=run, history=history)

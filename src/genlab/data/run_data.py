@@ -6,11 +6,19 @@ import torch
 from torch import Tensor
 from torch.utils.data import Subset
 
-from genlab.config import CycleGANConfig, DCGANConfig, VAEConfig
+from genlab.config import Config, CycleGANConfig, DCGANConfig, VAEConfig
 from genlab.data.images import InMemoryImages
 from genlab.data.loader import split_holdout
 from genlab.data.sources import load_images
 from genlab.data.unpaired import DomainImages, Domains, UnpairedImages, check_sizes, open_domains
+
+
+DATA_TO_REFERENCE = {"builtin": "builtin", "cifar10": "cifar10-train"}
+
+
+def training_reference(cfg: Config) -> str:
+    """The real images a run trained on, as a scoring source: a dataset name or its image folder."""
+    return DATA_TO_REFERENCE.get(cfg.input.data, cfg.input.data)
 
 
 COLLAPSE_SAMPLES = 64  # generated and real images compared by the collapse check after every epoch

@@ -95,10 +95,6 @@ def clip_weights_(critic: nn.Module | Iterable[Tensor], clip_value: float) -> No
         p.clamp_(-clip_value, clip_value)
 
 
-# GAN/LSGAN: a discriminator loss whose mean over an epoch is below this leaves the generator almost no gradient
-DISCRIMINATOR_WINS = 1e-2
-
-
 @dataclass(frozen=True)
 class AdversarialLoss:
     name: str

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-MIN_DIVERSITY = 0.5
-MAX_DUPLICATES = 0.2
 DUPLICATE_SCALE = 0.1  # a near-copy: closer than this fraction of the real median nearest-neighbour distance
 MAX_COMPARED = 2000  # the first this many of each set (the distance matrices are N x N)
 
@@ -53,16 +51,6 @@ class Collapse:
     diversity: float  # mean pairwise distance, relative to real images'
     duplicates: float  # fraction of samples with a near-copy among the samples
     n: int  # samples compared (the same count of real images)
-
-    @property
-    def collapsed(self) -> bool:
-        return self.diversity < MIN_DIVERSITY or self.duplicates > MAX_DUPLICATES
-
-    def describe(self) -> str:
-        return (
-            f"sample diversity {self.diversity:.3f} of real images' (collapse below {MIN_DIVERSITY}), "
-            f"{self.duplicates:.0%} near-duplicates (collapse above {MAX_DUPLICATES:.0%}), {self.n} samples"
-        )
 
     def to_dict(self) -> dict[str, float]:
         return {"diversity": self.diversity, "duplicates": self.duplicates}

@@ -11,10 +11,8 @@ writes it on demand.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-import operator
 import re
 import warnings
 from dataclasses import dataclass
@@ -28,11 +26,10 @@ from genlab.data.builtin import DRAWN_PAIRS, DRAWN_SETS
 from genlab.errors import GenlabWarning
 from genlab.files import write_text
 from genlab.family import Family, family_for, resolve_ref
-from genlab.losses.adversarial import ADVERSARIAL_LOSSES, DISCRIMINATOR_WINS
-from genlab.metrics.diversity import MAX_DUPLICATES, MIN_DIVERSITY, Collapse
 from genlab.reporting import html as h
 from genlab.run_dir import History, RunDir
-from genlab.scoring import FALLS_TO_WARN, fell_in_a_row, training_reference
+from genlab.data.run_data import training_reference
+from genlab.reporting.diagnostics import Finding, findings, per_epoch_mean
 
 GRID_FILE = re.compile(r"(?P<kind>[A-Za-z0-9_]+)-(?P<epoch>\d{3,})\.png")
 STATES = ("running", "finished", "stopped early", "diverged", "not started")
@@ -292,108 +289,6 @@ def schedule(cfg: Config) -> str:
     return resolve_ref(family_for(cfg).schedule or constant_schedule)(cfg)
 
 
-@dataclass(frozen=True)
-class Finding:
-    level: str  # ok | warning | problem
-    text: str
-
-
-def _per_epoch_mean(summary: RunSummary, column: str) -> dict[int, float]:
-    means = {}
-    for epoch, rows in itertools.groupby(summary.column(column), key=operator.itemgetter(1)):  # the rows are in epoch order
-        values = [value for _, _, value in rows]
-        means[int(epoch)] = sum(values) / len(values)
-    return means
-
-
-def diagnostics(summary: RunSummary) -> list[Finding]:
-    """What the numbers say, in plain words: divergence, a winning discriminator, collapse, falling scores, schedule."""
-    cfg, found = summary.cfg, []
-    if summary.diverged is not None:
-        found.append(Finding("problem", f"Training diverged: {summary.diverged.get('message', 'a NaN or infinite number')}"))
-    state = {
-        "running": f"Training is running: {summary.epochs_done} of {cfg.run.epochs} epochs done.",
-        "finished": f"Training finished all {cfg.run.epochs} epochs ({summary.steps:,} steps).",
-        "stopped early": f"Training stopped after {summary.epochs_done} of {cfg.run.epochs} epochs; continue it with "
-        f"genlab train --resume {summary.run.root}.",
-        "not started": "No epoch has finished yet.",
-    }.get(summary.state)
-    if state:
-        found.append(Finding("ok" if summary.state in ("running", "finished") else "warning", state))
-    loss = ADVERSARIAL_LOSSES.get(getattr(cfg, "loss", None))  # a DCGAN's adversarial loss
-    if loss is not None and not loss.wasserstein:
-        won = [e for e, mean in sorted(_per_epoch_mean(summary, "d_loss").items()) if mean < DISCRIMINATOR_WINS]
-        if won:
-            found.append(Finding(
-                "warning",
-                f"The discriminator wins: its loss sat near 0 (mean below {DISCRIMINATOR_WINS:g}) in epoch"
-                f"{'s' if len(won) > 1 else ''} {_epochs(won)}, so the generator got almost no gradient there.",
-            ))
-        elif summary.column("d_loss"):
-            found.append(Finding("ok", "The discriminator never won outright: its loss stayed away from 0 in every epoch."))
-    if loss is not None and loss.wasserstein:
-        real, fake = _per_epoch_mean(summary, "d_real"), _per_epoch_mean(summary, "d_fake")
-        distance = {e: real[e] - fake[e] for e in real if e in fake}  # E[D(x)] - E[D(G(z))], the penalty left out
-        if distance:
-            first, last = min(distance), max(distance)
-            found.append(Finding(
-                "ok",
-                f"The critic's estimate of the Wasserstein distance, E[D(x)] - E[D(G(z))], was {distance[last]:.3g} in epoch {last}"
-                + (f" against {distance[first]:.3g} in epoch {first}" if last != first else "")
-                + "; it falls as the samples approach the data (its scale is the critic's own).",
-            ))
-    found += _collapse_findings(summary)
-    scores = [v for _, _, v in summary.column("is_mean")]
-    if any(fell_in_a_row(scores[: i + 1]) for i in range(len(scores))):
-        found.append(Finding(
-            "warning", f"The Inception Score fell for {FALLS_TO_WARN} evaluations in a row: a sign of mode collapse; best.pt keeps the best epoch."
-        ))
-    if summary.best_epoch is not None:
-        found.append(Finding("ok", f"The lowest KID during training came at epoch {summary.best_epoch} (checkpoints/best.pt)."))
-    found.append(Finding("ok", schedule(cfg)))
-    return found
-
-
-def _collapse_findings(summary: RunSummary) -> list[Finding]:
-    diversity = {int(e): v for _, e, v in summary.column("diversity")}
-    duplicates = {int(e): v for _, e, v in summary.column("duplicates")}
-    if not diversity:
-        return []
-    collapsed = [e for e in sorted(diversity) if Collapse(diversity[e], duplicates.get(e, 0.0), n=0).collapsed]
-    last = max(diversity)
-    numbers = f"diversity {diversity[last]:.2f} of the real images' and {duplicates.get(last, 0.0):.0%} near-duplicates in epoch {last}"
-    if not collapsed:
-        return [Finding("ok", f"No sign of mode collapse: the samples stayed varied ({numbers}).")]
-    if last in collapsed:
-        return [Finding(
-            "problem",
-            f"The samples look collapsed (flat, or one image repeated) in epoch{'s' if len(collapsed) > 1 else ''} {_epochs(collapsed)}: "
-            f"{numbers} (collapse below {MIN_DIVERSITY} or above {MAX_DUPLICATES:.0%}). Look at the grids; try more steps, "
-            "another loss or another preset.",
-        )]
-    if collapsed == list(range(min(diversity), min(diversity) + len(collapsed))) and collapsed[0] == min(diversity):
-        return [Finding(  # every model starts out flat
-            "ok",
-            f"The samples were flat at the start (epoch{'s' if len(collapsed) > 1 else ''} {_epochs(collapsed)}), as every model's "
-            f"are, then became varied and stayed so: {numbers}.",
-        )]
-    return [Finding(
-        "warning",
-        f"The samples looked collapsed in epoch{'s' if len(collapsed) > 1 else ''} {_epochs(collapsed)} and recovered: {numbers}.",
-    )]
-
-
-def _epochs(epochs: list[int]) -> str:
-    """1-4, 7, 9-10"""
-    spans: list[list[int]] = []
-    for e in epochs:
-        if spans and e == spans[-1][1] + 1:
-            spans[-1][1] = e
-        else:
-            spans.append([e, e])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
-
-
 # ---- the page ----
 
 
@@ -430,7 +325,7 @@ def _elbo_rows(summary: RunSummary) -> list[list[str]]:
     for name in ("val_nelbo", "val_recon", "val_kl"):
         for _, epoch, value in summary.column(name):
             by_epoch.setdefault(int(epoch), {})[name] = value
-    train = _per_epoch_mean(summary, "nelbo")
+    train = per_epoch_mean(summary, "nelbo")
     return [
         [str(e), _fmt(train[e]) if e in train else "", _fmt(s.get("val_nelbo", math.nan)), _fmt(s.get("val_recon", math.nan)), _fmt(s.get("val_kl", math.nan))]
         for e, s in sorted(by_epoch.items())
@@ -476,7 +371,7 @@ def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float
     summary = summarize(run_dir, rows=rows, state=state)
     run, cfg = summary.run, summary.cfg
     rel = lambda p: h.relative(p, run.root)  # noqa: E731
-    findings = diagnostics(summary)
+    found = [*findings(summary), Finding("ok", schedule(cfg))]
     architecture = (run.root / "architecture.md").read_text() if (run.root / "architecture.md").is_file() else ""
     scores, best_row = _score_rows(summary)
     elbo = _elbo_rows(summary)
@@ -496,8 +391,8 @@ def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float
             + "</p>"]
     md = [f"# {summary.title}", "", head + "." + (f" Last: {losses}." if losses else "") + (f" Best: {summary.best}." if summary.best else ""), ""]
 
-    body.append("<h2>Diagnostics</h2><ul>" + "".join(f"<li class='{f.level}'>{h.escape(f.text)}</li>" for f in findings) + "</ul>")
-    md += ["## Diagnostics", ""] + [f"- {'**' + f.level + ':** ' if f.level != 'ok' else ''}{f.text}" for f in findings] + [""]
+    body.append("<h2>Diagnostics</h2><ul>" + "".join(f"<li class='{f.level}'>{h.escape(f.text)}</li>" for f in found) + "</ul>")
+    md += ["## Diagnostics", ""] + [f"- {'**' + f.level + ':** ' if f.level != 'ok' else ''}{f.text}" for f in found] + [""]
 
     body.append("<h2>Preprocessing</h2>" + "".join(f"<p>{h.escape(s)}</p>" for s in preprocessing(cfg)))
     md += ["## Preprocessing", "", *[s for s in preprocessing(cfg)], ""]

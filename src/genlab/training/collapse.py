@@ -22,6 +22,7 @@ from genlab.data.run_data import COLLAPSE_SAMPLES as SAMPLES, fixed_real_batch  
 from genlab.errors import GenlabWarning
 from genlab.data.transforms import to_model_range
 from genlab.metrics.diversity import Collapse, collapse_check
+from genlab.reporting.diagnostics import collapsed, describe_collapse
 from genlab.run_dir import History, RunDir
 
 PATIENCE_STEPS = 1000
@@ -40,7 +41,7 @@ class CollapseMonitor:
         result = collapse_check(samples.detach().float().cpu(), self.real)
         step = history.rows[-1]["step"]
         history.append({"step": step, "epoch": epoch, **result.to_dict()})
-        if not result.collapsed:
+        if not collapsed(result):
             self.healthy_before, self.flat_since, self.told_flat = True, None, False
             return result
         collapsed_now = self.healthy_before
@@ -51,7 +52,7 @@ class CollapseMonitor:
             self.told_flat = self.told_flat or never_took_off
             why = "after looking healthy" if collapsed_now else f"since step {int(self.flat_since)}"
             warnings.warn(
-                f"{run.root}, epoch {epoch} (step {int(step)}): the samples look collapsed {why}: {result.describe()}; "
+                f"{run.root}, epoch {epoch} (step {int(step)}): the samples look collapsed {why}: {describe_collapse(result)}; "
                 "look at the sample grid, and try more steps, another loss or the preset the README suggests",
                 GenlabWarning,
                 stacklevel=2,

@@ -21,7 +21,8 @@ from torch import Tensor, nn
 from genlab.config import DCGANConfig, OptimizerName
 from genlab.errors import GenlabWarning
 from genlab.data.transforms import to_model_range
-from genlab.losses.adversarial import DISCRIMINATOR_WINS, clip_weights_, get_loss, gradient_penalty
+from genlab.losses.adversarial import clip_weights_, get_loss, gradient_penalty
+from genlab.reporting.diagnostics import discriminator_wins
 from genlab.families import load_weights
 from genlab.families.dcgan import DCGAN, fixed_noise
 from genlab.reporting.curves import plot_curves
@@ -178,7 +179,7 @@ class DCGANTrainer:
         if self.loss.wasserstein:
             return
         losses = [row["d_loss"] for row in history.rows if row.get("epoch") == epoch and "d_loss" in row]
-        if losses and sum(losses) / len(losses) < DISCRIMINATOR_WINS:
+        if losses and discriminator_wins(sum(losses) / len(losses)):
             warnings.warn(
                 f"the discriminator loss sat near 0 in epoch {epoch} (mean {sum(losses) / len(losses):.2e}): the "
                 "discriminator wins and the generator learns nothing; a collapse signal",

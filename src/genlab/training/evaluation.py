@@ -27,7 +27,9 @@ from genlab.metrics.kid import kernel_inception_distance
 from genlab.reporting.curves import plot_curves
 from genlab.run_dir import History, RunDir
 from genlab.sampling import generate
-from genlab.scoring import EVAL_DATASETS, FALLS_TO_WARN, Protocol, features_of, fell_in_a_row, open_source, training_reference
+from genlab.data.run_data import training_reference
+from genlab.reporting.diagnostics import FALLS_TO_WARN, fell_in_a_row
+from genlab.scoring import EVAL_DATASETS, Protocol, features_of, open_source
 
 def reference_for(cfg: Config) -> str:
     return cfg.scores.eval_reference if cfg.scores.eval_reference != "auto" else training_reference(cfg)
