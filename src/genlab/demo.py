@@ -107,9 +107,9 @@ def _dcgan_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry
         entries.append(_trained(
             f"DCGAN, {loss} loss", cfg, out / f"dcgan-{loss}", f"DCGAN with the {loss} loss, {last} epochs on the built-in digits",
             lambda run, last=last: (
-                ("samples after epoch 1", run.images / "fake_image-001.png"),
-                (f"samples after epoch {last}", run.images / f"fake_image-{last:03d}.png"),
-                ("learning curves", run.plots / "losses.png"),
+                ("samples after epoch 1", run.grid("fake_image", 1)),
+                (f"samples after epoch {last}", run.grid("fake_image", last)),
+                ("learning curves", run.plot("losses")),
             ),
         ))
     return entries
@@ -130,10 +130,10 @@ def _vae_entries(out: Path, epochs: int | None, device: str, full: bool) -> list
     return [_trained(
         "Convolutional VAE on cartoon faces", cfg, out / "vae-toonfaces", f"VAE, {epochs} epochs on drawn cartoon faces (toonfaces)",
         lambda run: (
-            ("reconstructions of held-out faces (ground truth left, reconstruction right)", run.images / f"recon-{epochs:03d}.png"),
-            ("samples from the prior p(z) after epoch 1", run.images / "prior-001.png"),
-            (f"samples from the prior p(z) after epoch {epochs}", run.images / f"prior-{epochs:03d}.png"),
-            ("negative ELBO, train and held-out", run.plots / "elbo.png"),
+            ("reconstructions of held-out faces (ground truth left, reconstruction right)", run.grid("recon", epochs)),
+            ("samples from the prior p(z) after epoch 1", run.grid("prior", 1)),
+            (f"samples from the prior p(z) after epoch {epochs}", run.grid("prior", epochs)),
+            ("negative ELBO, train and held-out", run.plot("elbo")),
         ),
         real="toonfaces-test",
     )]
@@ -164,10 +164,10 @@ def _cyclegan_entries(out: Path, epochs: int | None, device: str, full: bool) ->
         entries.append(_trained(
             f"CycleGAN, {task} (A: {a}, B: {b})", cfg, out / f"cyclegan-{data}", f"CycleGAN, {epochs} epochs, {task} ({data})",
             lambda run: (
-                (f"{a} to {b} after epoch 1: real, translated, reconstructed", run.images / "fakeA2B-001.png"),
-                (f"{a} to {b} after epoch {epochs}", run.images / f"fakeA2B-{epochs:03d}.png"),
-                (f"{b} to {a} after epoch {epochs}: real, translated, reconstructed", run.images / f"fakeB2A-{epochs:03d}.png"),
-                ("learning curves", run.plots / "losses.png"),
+                (f"{a} to {b} after epoch 1: real, translated, reconstructed", run.grid("fakeA2B", 1)),
+                (f"{a} to {b} after epoch {epochs}", run.grid("fakeA2B", epochs)),
+                (f"{b} to {a} after epoch {epochs}: real, translated, reconstructed", run.grid("fakeB2A", epochs)),
+                ("learning curves", run.plot("losses")),
             ),
             real=real,
         ))

@@ -117,9 +117,9 @@ def write_assignment_handin(
         kind = "cyclegan" if label == "CycleGAN" else cfg.loss
         images = out / "results" / kind / "images"
         images.mkdir(parents=True, exist_ok=True)
-        patterns = ("fakeA2B-*.png", "fakeB2A-*.png") if kind == "cyclegan" else ("fake_image-*.png",)
-        for pattern in patterns:
-            for grid in sorted(run.images.glob(pattern)):
+        kinds = ("fakeA2B", "fakeB2A") if kind == "cyclegan" else ("fake_image",)
+        for grid_kind, grids in run.grids().items():
+            for _, grid in grids if grid_kind in kinds else ():
                 shutil.copy2(grid, images / grid.name)
         scored[label] = (str(run.root), score(str(run.root)))
     ordered = [label for label in ASSIGNMENT_ORDER if label in scored]

@@ -17,7 +17,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,10 @@ from typing import IO, Any
 from genlab.config import load_config, save_config
 from genlab.errors import GenlabError, GenlabWarning
 from genlab.files import write_with
+
+
+GRID_FILE = re.compile(r"(?P<kind>[A-Za-z0-9_]+)-(?P<epoch>\d{3,})\.png")  # images/KIND-NNN.png
+PLOTS = ("losses", "elbo", "scores")  # plots/NAME.png, in reading order
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,31 @@ class RunDir:
         except (OSError, ValueError):
             return None
         return pid if _alive(pid) else None
+
+    def grid(self, kind: str, epoch: int) -> Path:
+        """``images/KIND-NNN.png``: the grid of one kind (fake_image, recon, fakeA2B, ...) after an epoch."""
+        return self.images / f"{kind}-{epoch:03d}.png"
+
+    def grids(self, kinds: Iterable[str] = ()) -> dict[str, list[tuple[int, Path]]]:
+        """Grid kind -> (epoch, file) in epoch order, for every grid of the run (``kinds`` first, in their order)."""
+        found: dict[str, list[tuple[int, Path]]] = {}
+        if self.images.is_dir():
+            for path in self.images.iterdir():
+                match = GRID_FILE.fullmatch(path.name)
+                if match:
+                    found.setdefault(match["kind"], []).append((int(match["epoch"]), path))
+        order = {kind: i for i, kind in enumerate(kinds)}
+        return {kind: sorted(found[kind]) for kind in sorted(found, key=lambda k: (order.get(k, len(order)), k))}
+
+    def plot(self, name: str) -> Path:
+        """``plots/NAME.png``: losses, elbo, scores."""
+        return self.plots / f"{name}.png"
+
+    def plot_files(self) -> list[Path]:
+        """The run's curves, in the order a reader wants them."""
+        order = [f"{name}.png" for name in PLOTS]
+        found = sorted(self.plots.glob("*.png")) if self.plots.is_dir() else []
+        return sorted(found, key=lambda p: (order.index(p.name) if p.name in order else len(order), p.name))
 
     def epoch_checkpoint(self, epoch: int) -> Path:
         return self.checkpoints / f"epoch-{epoch:04d}.pt"

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 from genlab.config import Config, CycleGANConfig, VAEConfig, data_label, family_of, field_help, flatten
@@ -31,22 +29,8 @@ from genlab.run_dir import History, RunDir
 from genlab.data.run_data import training_reference
 from genlab.reporting.diagnostics import Finding, findings, per_epoch_mean
 
-GRID_FILE = re.compile(r"(?P<kind>[A-Za-z0-9_]+)-(?P<epoch>\d{3,})\.png")
 STATES = ("running", "finished", "stopped early", "diverged", "not started")
 RELOAD_SECONDS = 30  # a running run's page reloads itself this often
-
-
-def epoch_grids(run: RunDir, kinds: Mapping[str, str] | None = None) -> dict[str, list[tuple[int, Path]]]:
-    """Grid kind -> (epoch, file) in epoch order, for every ``images/KIND-NNN.png`` of the run (the family's ``kinds``
-    first, in their order)."""
-    found: dict[str, list[tuple[int, Path]]] = {}
-    if run.images.is_dir():
-        for path in run.images.iterdir():
-            match = GRID_FILE.fullmatch(path.name)
-            if match:
-                found.setdefault(match["kind"], []).append((int(match["epoch"]), path))
-    order = {kind: i for i, kind in enumerate(kinds or {})}
-    return {kind: sorted(found[kind]) for kind in sorted(found, key=lambda k: (order.get(k, len(order)), k))}
 
 
 def evaluations(run: RunDir) -> list[tuple[str, dict[str, Any]]]:
@@ -159,7 +143,7 @@ class RunSummary:
 
     @cached_property
     def grids(self) -> dict[str, list[tuple[int, Path]]]:
-        return epoch_grids(self.run, self.record.grid_kinds)
+        return self.run.grids(self.record.grid_kinds)
 
     def last_grids(self) -> list[tuple[str, Path]]:
         """(caption, file) of the last grid of each kind."""
@@ -360,12 +344,6 @@ def _config_rows(cfg: Config) -> list[list[str]]:
     return [[name, str(value), helps[name]] for name, value in {"family": family_of(cfg), **flatten(cfg)}.items()]
 
 
-def _plots(run: RunDir) -> list[Path]:
-    order = ["losses.png", "elbo.png", "scores.png", "collapse.png"]
-    found = sorted(run.plots.glob("*.png"), key=lambda p: (order.index(p.name) if p.name in order else len(order), p.name)) if run.plots.is_dir() else []
-    return found
-
-
 def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float]] | None = None, state: str | None = None) -> Path:
     """Write ``report.html`` and ``report.md`` into the run folder; returns the HTML page."""
     summary = summarize(run_dir, rows=rows, state=state)
@@ -397,7 +375,7 @@ def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float
     body.append("<h2>Preprocessing</h2>" + "".join(f"<p>{h.escape(s)}</p>" for s in preprocessing(cfg)))
     md += ["## Preprocessing", "", *[s for s in preprocessing(cfg)], ""]
 
-    plots = _plots(run)
+    plots = run.plot_files()
     if plots:
         body.append(
             "<h2>Learning curves</h2><p>Raw values faint, moving average bold (window "

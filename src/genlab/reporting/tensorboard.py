@@ -14,8 +14,7 @@ import numpy as np
 from PIL import Image
 
 from genlab.errors import GenlabError
-from genlab.reporting.run_report import GRID_FILE
-from genlab.run_dir import RunDir
+from genlab.run_dir import GRID_FILE, RunDir
 
 MISSING = "--tensorboard needs the tensorboard package; install it with: pip install 'genlab[tensorboard]'"
 

@@ -119,7 +119,7 @@ class CycleGANTrainer:
             translated = self.model.translate(real, direction)
             reconstructed = self.model.translate(translated, back)
             rows = torch.cat([to_model_range(real).cpu(), translated.cpu(), reconstructed.cpu()])  # real | translated | rec
-            save_grid(rows, run.images / f"{name}-{epoch:03d}.png", nrow=real.shape[0])
+            save_grid(rows, run.grid(name, epoch), nrow=real.shape[0])
 
     def end_epoch(self, epoch: int) -> None:
         for scheduler in self.schedulers:
@@ -135,7 +135,7 @@ class CycleGANTrainer:
                 "discriminators": ["d_a_loss", "d_b_loss"],
                 "generator terms": ["adv_a2b", "adv_b2a", "cycle", "identity"],
             },
-            run.plots / "losses.png",
+            run.plot("losses"),
             window=self.cfg.run.smooth_window,
         )
 

@@ -163,14 +163,14 @@ class DCGANTrainer:
     def report(self, epoch: int, run: RunDir, history: History) -> None:
         samples = self.model.sample(self.fixed_z)
         if self.cfg.run.grid_due(epoch):
-            save_grid(samples[: self.cfg.run.grid_size], run.images / f"fake_image-{epoch:03d}.png")
+            save_grid(samples[: self.cfg.run.grid_size], run.grid("fake_image", epoch))
         if self.collapse is not None:
             self.collapse(samples, epoch=epoch, run=run, history=history, last=epoch == self.cfg.run.epochs)
         self._warn_if_discriminator_wins(epoch, history)
         plot_curves(
             history,
             {"losses": ["g_loss", "d_loss"], "discriminator outputs": ["d_real", "d_fake"]},
-            run.plots / "losses.png",
+            run.plot("losses"),
             window=self.cfg.run.smooth_window,
         )
 

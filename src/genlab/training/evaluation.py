@@ -83,7 +83,7 @@ class TrainingEvaluator:
         plot_curves(
             history,
             {f"Inception Score ({self.extractor.name})": ["is_mean"], f"KID vs {self.reference_name} ({self.extractor.name})": ["kid_mean"]},
-            run.plots / "scores.png",
+            run.plot("scores"),
             window=1,
             unsmoothed=("is_mean", "kid_mean"),
         )

@@ -105,14 +105,14 @@ class VAETrainer:
             if self.holdout is not None:
                 real = self.holdout.images[: cfg.run.grid_size]
                 pairs = interleave(to_model_range(real).cpu(), self.model.reconstruct(real).cpu())
-                save_grid(pairs, run.images / f"recon-{epoch:03d}.png", nrow=8)
-            save_grid(prior[: cfg.run.grid_size], run.images / f"prior-{epoch:03d}.png")
+                save_grid(pairs, run.grid("recon", epoch), nrow=8)
+            save_grid(prior[: cfg.run.grid_size], run.grid("prior", epoch))
         if self.collapse is not None:
             self.collapse(prior, epoch=epoch, run=run, history=history, last=epoch == cfg.run.epochs)
         plot_curves(
             history,
             {"negative ELBO (nats per image)": ["nelbo", "val_nelbo"], "terms (nats per image)": ["recon", "kl", "val_recon", "val_kl"]},
-            run.plots / "elbo.png",
+            run.plot("elbo"),
             window=cfg.run.smooth_window,
             unsmoothed=("val_nelbo", "val_recon", "val_kl"),
         )
