@@ -14,6 +14,7 @@ from genlab.checkpoint import load_checkpoint
 from genlab.config import Config, build_config, replace
 from genlab.family import FAMILIES
 from genlab.families import build_model, load_weights
+from genlab.reporting.architecture import describe as architecture_markdown
 from genlab.run_dir import RunDir
 
 
@@ -41,4 +42,4 @@ def describe(target: str) -> str:
         cfg = build_config(target, overrides={"device": "cpu"})
     else:
         cfg = replace(RunDir.open(target).config(), device="cpu")
-    return build_model(cfg).describe()
+    return architecture_markdown(build_model(cfg).architecture())

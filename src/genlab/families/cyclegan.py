@@ -10,7 +10,7 @@ from genlab.data.transforms import to_model_range
 from genlab.models.cyclegan import PatchDiscriminator, ResnetGenerator
 from genlab.models.init import initialize_, seeded
 from genlab.registry import unknown_choice
-from genlab.reporting.architecture import architecture_rows, format_table
+from genlab.reporting.architecture import ArchitectureTable, architecture_rows
 
 DIRECTIONS = ("a2b", "b2a")
 
@@ -48,11 +48,9 @@ class CycleGAN:
         x = to_model_range(images, self.device) if images.dtype == torch.uint8 else images.to(self.device)
         return generator(x)
 
-    def describe(self) -> str:
+    def architecture(self) -> list[ArchitectureTable]:
         x = torch.zeros(1, 3, self.cfg.image_size, self.cfg.image_size, device=self.device)
-        return "\n".join(
-            [
-                format_table("CycleGAN generator (each direction)", architecture_rows(self.gen_a2b, lambda m: m(x))),
-                format_table("CycleGAN discriminator (each domain)", architecture_rows(self.disc_a, lambda m: m(x))),
-            ]
-        )
+        return [
+            ArchitectureTable("CycleGAN generator (each direction)", architecture_rows(self.gen_a2b, lambda m: m(x))),
+            ArchitectureTable("CycleGAN discriminator (each domain)", architecture_rows(self.disc_a, lambda m: m(x))),
+        ]

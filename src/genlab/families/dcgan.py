@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from genlab.config import DCGANConfig
 from genlab.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from genlab.models.init import initialize_, seeded
-from genlab.reporting.architecture import architecture_rows, format_table
+from genlab.reporting.architecture import ArchitectureTable, architecture_rows
 
 
 def build_generator(cfg: DCGANConfig) -> DCGANGenerator:
@@ -54,12 +54,10 @@ class DCGAN:
         self.gen.eval()
         return self.gen(z.to(self.device))
 
-    def describe(self) -> str:
+    def architecture(self) -> list[ArchitectureTable]:
         z = torch.zeros(2, self.cfg.z_dim, 1, 1, device=self.device)
         x = torch.zeros(2, 3, self.cfg.image_size, self.cfg.image_size, device=self.device)
-        return "\n".join(
-            [
-                format_table("DCGAN generator", architecture_rows(self.gen, lambda m: m(z))),
-                format_table("DCGAN discriminator", architecture_rows(self.disc, lambda m: m(x))),
-            ]
-        )
+        return [
+            ArchitectureTable("DCGAN generator", architecture_rows(self.gen, lambda m: m(z))),
+            ArchitectureTable("DCGAN discriminator", architecture_rows(self.disc, lambda m: m(x))),
+        ]

@@ -9,7 +9,7 @@ from genlab.config import VAEConfig
 from genlab.data.transforms import to_model_range
 from genlab.models.init import seeded
 from genlab.models.vae import ConvVAE
-from genlab.reporting.architecture import architecture_rows, format_table
+from genlab.reporting.architecture import ArchitectureTable, architecture_rows
 
 
 def build_vae(cfg: VAEConfig) -> ConvVAE:
@@ -45,6 +45,6 @@ class VAE:
         mu, _ = self.vae.encode(to_model_range(batch, self.device))
         return self.sample(mu)
 
-    def describe(self) -> str:
+    def architecture(self) -> list[ArchitectureTable]:
         x = torch.zeros(1, 3, self.cfg.image_size, self.cfg.image_size, device=self.device)
-        return format_table("VAE (encoder, then decoder)", architecture_rows(self.vae, lambda m: m(x)))
+        return [ArchitectureTable("VAE (encoder, then decoder)", architecture_rows(self.vae, lambda m: m(x)))]

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from genlab.config import data_label
 from genlab.errors import GenlabError
+from genlab.files import write_text
 from genlab.reporting import html as h
+from genlab.reporting.document import Code, Document, Figure, Figures, Links, Paragraph, Section, Table, to_html, to_markdown
 from genlab.reporting.curves import moving_average
 from genlab.reporting.run_report import RunSummary, summarize
 from genlab.run_dir import RunDir
@@ -172,45 +174,35 @@ def write_comparison(
     (out / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
     curves = overlay_curves(runs, out, out / f"{name}-curves.png")
 
-    body = [f"<h1>{h.escape(title)}</h1>"] + ([f"<p>{h.escape(intro)}</p>"] if intro else [])
-    md = [f"# {title}", ""] + ([intro, ""] if intro else [])
-    body.append(h.table(list(rows[0]) if rows else ["run"], [list(r.values()) for r in rows]))
-    md += (h.markdown_table(list(rows[0]), [list(r.values()) for r in rows]) if rows else ["no genlab runs found"]) + [""]
-    for heading, text in preamble:
-        body.append(f"<h2>{h.escape(heading)}</h2><pre>{h.escape(text.rstrip())}</pre>")
-        md += [f"## {heading}", "", "```", text.rstrip(), "```", ""]
+    doc = Document(title, title, [Paragraph(intro)] if intro else [])
+    if rows:
+        doc.blocks.append(Table(list(rows[0]), [list(r.values()) for r in rows]))
+    else:
+        doc.blocks.append(Paragraph("no genlab runs found"))
+    doc.blocks += [Section(heading, [Code(text.rstrip())]) for heading, text in preamble]
     if curves is not None:
-        body.append("<h2>Learning curves, overlaid</h2>" + h.figure(rel(curves), "every run's curves (moving averages)", kind="curve"))
-        md += ["## Learning curves, overlaid", "", f"![curves]({rel(curves)})", ""]
+        doc.blocks.append(Section("Learning curves, overlaid", [Figure(rel(curves), "every run's curves (moving averages)", kind="curve")]))
     last = [(s, s.last_grids()[0]) for s in runs if s.grids]
     if last:
-        body.append("<h2>Last samples side by side</h2><div class='row'>"
-                    + "".join(h.figure(rel(p), f"{_name(s, out)}: {caption}") for s, (caption, p) in last) + "</div>")
-        md += ["## Last samples side by side", "", *[f"![{_name(s, out)}]({rel(p)})" for s, (_, p) in last], ""]
-
+        doc.blocks.append(Section("Last samples side by side", [Figures([Figure(rel(p), f"{_name(s, out)}: {caption}") for s, (caption, p) in last])]))
     for s in runs:
         extra = extras.get(s.run.root, Extra())
-        heading = extra.title or f"{_name(s, out)}: {s.title}"
         facts = (
             f"run folder {_name(s, out)}; {s.state}, {s.epochs_done} of {s.cfg.run.epochs} epochs ({s.steps:,} steps) on "
             f"{data_label(s.cfg)}, {s.cfg.image_size}x{s.cfg.image_size}, {s.variant}"
             + (f"; last {_losses(s)}" if s.last_losses else "") + (f"; best {s.best}" if s.best else "")
         )
         report = s.run.root / "report.html"
-        link = f" (<a href='{h.escape(rel(report))}'>its report</a>)" if report.is_file() else ""
-        pictures = extra.pictures or tuple(s.last_grids()) + tuple((p.name, p) for p in sorted(s.run.plots.glob("*.png")))
-        body.append(
-            f"<section><h2>{h.escape(heading)}</h2><p>{h.escape(facts)}{link}</p>"
-            + "".join(f"<p>{h.escape(line)}</p>" for line in extra.lines)
-            + (f"<p class='scores'>{h.escape(extra.score)}</p>" if extra.score else "")
-            + "<div class='row'>" + "".join(h.figure(rel(p), caption) for caption, p in pictures if p.is_file()) + "</div></section>"
-        )
-        md += [f"## {heading}", "", facts + (f" ([its report]({rel(report)}))" if report.is_file() else "") + ".", ""]
-        md += [*[line for line in extra.lines], ""] if extra.lines else []
-        md += [f"Scores: {extra.score}", ""] if extra.score else []
-        md += [f"![{caption}]({rel(p)})" for caption, p in pictures if p.is_file()] + [""]
+        pictures = extra.pictures or tuple(s.last_grids()) + tuple((p.name, p) for p in s.run.plot_files())
+        doc.blocks.append(Section(extra.title or f"{_name(s, out)}: {s.title}", [
+            Paragraph(facts + "."),
+            *([Links([("its report", rel(report))])] if report.is_file() else []),
+            *[Paragraph(line) for line in extra.lines],
+            *([Paragraph(extra.score, css="scores")] if extra.score else []),
+            Figures([Figure(rel(p), caption) for caption, p in pictures if p.is_file()]),
+        ]))
     page = out / f"{name}.html"
-    page.write_text(h.page(title, body))
-    (out / f"{name}.md").write_text("\n".join(md))
+    write_text(page, to_html(doc))
+    write_text(out / f"{name}.md", to_markdown(doc))
     return page
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -82,41 +81,6 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> 
     """Lines of a markdown pipe table."""
     cell = lambda value: str(value).replace("|", "\\|")  # noqa: E731
     return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
-
-
-def markdown_tables(text: str) -> str:
-    """HTML for markdown made of ``### headings``, pipe tables and paragraphs (e.g. architecture.md)."""
-    out: list[str] = []
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i].strip()
-        if line.startswith("#"):
-            level = min(len(line) - len(line.lstrip("#")), 6)
-            out.append(f"<h{level}>{_inline(line.lstrip('#').strip())}</h{level}>")
-        elif line.startswith("|"):
-            block = []
-            while i < len(lines) and lines[i].strip().startswith("|"):
-                block.append([cell.strip() for cell in lines[i].strip().strip("|").split("|")])
-                i += 1
-            header, body = block[0], [r for r in block[1:] if not all(re.fullmatch(r":?-+:?", c) for c in r)]
-            out.append(
-                "<table><thead><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in header) + "</tr></thead><tbody>"
-                + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in body)
-                + "</tbody></table>"
-            )
-            continue
-        elif line:
-            out.append(f"<p>{_inline(line)}</p>")
-        i += 1
-    return "".join(out)
-
-
-def _inline(text: str) -> str:
-    """Markdown's `code` and **bold** inside escaped text."""
-    text = escape(text)
-    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
-    return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", text)
 
 
 def relative(path: Path, start: Path) -> str:

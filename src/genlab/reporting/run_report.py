@@ -25,6 +25,8 @@ from genlab.errors import GenlabWarning
 from genlab.files import write_text
 from genlab.family import Family, family_for, resolve_ref
 from genlab.reporting import html as h
+from genlab.reporting.architecture import ArchitectureTable, load_architecture
+from genlab.reporting.document import Code, Document, Figure, Figures, Items, Links, Paragraph, Section, Slider, Table, to_html, to_markdown
 from genlab.run_dir import History, RunDir
 from genlab.data.run_data import training_reference
 from genlab.reporting.diagnostics import Finding, findings, per_epoch_mean
@@ -344,90 +346,77 @@ def _config_rows(cfg: Config) -> list[list[str]]:
     return [[name, str(value), helps[name]] for name, value in {"family": family_of(cfg), **flatten(cfg)}.items()]
 
 
-def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float]] | None = None, state: str | None = None) -> Path:
-    """Write ``report.html`` and ``report.md`` into the run folder; returns the HTML page."""
-    summary = summarize(run_dir, rows=rows, state=state)
+def run_document(summary: RunSummary) -> Document:
+    """The run's report page as data: the run in one line, diagnostics, preprocessing, curves, pictures by epoch,
+    scores, architecture and config."""
     run, cfg = summary.run, summary.cfg
     rel = lambda p: h.relative(p, run.root)  # noqa: E731
-    found = [*findings(summary), Finding("ok", schedule(cfg))]
-    architecture = (run.root / "architecture.md").read_text() if (run.root / "architecture.md").is_file() else ""
-    scores, best_row = _score_rows(summary)
-    elbo = _elbo_rows(summary)
-    evaluated = _evaluation_rows(summary)
-    config_rows = _config_rows(cfg)
     head = (
         f"{summary.title} on {data_label(cfg)}, {cfg.image_size}x{cfg.image_size}, preset {cfg.run.preset}: "
         f"{summary.state}, {summary.epochs_done} of {cfg.run.epochs} epochs, {summary.steps:,} steps"
     )
     losses = ", ".join(f"{k} {_fmt(v)}" for k, v in summary.last_losses.items())
-
-    body = [f"<h1>{h.escape(summary.title)}</h1>", f"<p>{h.escape(head)}.", f" Last: {h.escape(losses)}." if losses else "",
-            f" Best: {h.escape(summary.best)}." if summary.best else "", "</p>",
-            f"<p>run folder <code>{h.escape(str(run.root))}</code>; numbers in <a href='history.csv'>history.csv</a>, "
-            "settings in <a href='config.json'>config.json</a>"
-            + (f"; this page is rewritten after every epoch and reloads every {RELOAD_SECONDS} s while the run trains" if summary.state == "running" else "")
-            + "</p>"]
-    md = [f"# {summary.title}", "", head + "." + (f" Last: {losses}." if losses else "") + (f" Best: {summary.best}." if summary.best else ""), ""]
-
-    body.append("<h2>Diagnostics</h2><ul>" + "".join(f"<li class='{f.level}'>{h.escape(f.text)}</li>" for f in found) + "</ul>")
-    md += ["## Diagnostics", ""] + [f"- {'**' + f.level + ':** ' if f.level != 'ok' else ''}{f.text}" for f in found] + [""]
-
-    body.append("<h2>Preprocessing</h2>" + "".join(f"<p>{h.escape(s)}</p>" for s in preprocessing(cfg)))
-    md += ["## Preprocessing", "", *[s for s in preprocessing(cfg)], ""]
-
+    running = summary.state == "running"
+    doc = Document(f"{summary.title}: {run.root.name}", summary.title, refresh=RELOAD_SECONDS if running else None)
+    doc.blocks += [
+        Paragraph(head + "." + (f" Last: {losses}." if losses else "") + (f" Best: {summary.best}." if summary.best else "")),
+        Links([("history.csv", "./history.csv"), ("config.json", "./config.json")], before="Numbers and settings: "),
+        Paragraph("Run folder:", code=str(run.root)),
+    ]
+    if running:
+        doc.blocks.append(Paragraph(f"This page is rewritten after every epoch and reloads every {RELOAD_SECONDS} s while the run trains."))
+    found = [*findings(summary), Finding("ok", schedule(cfg))]
+    doc.blocks.append(Section("Diagnostics", [Items([(f.level, f.text) for f in found])]))
+    doc.blocks.append(Section("Preprocessing", [Paragraph(sentence) for sentence in preprocessing(cfg)]))
     plots = run.plot_files()
     if plots:
-        body.append(
-            "<h2>Learning curves</h2><p>Raw values faint, moving average bold (window "
-            f"{cfg.run.smooth_window} steps){'; ' + summary.record.curves_note if summary.record.curves_note else ''}.</p>"
-            + "".join(h.figure(rel(p), rel(p), kind="curve") for p in plots)
-        )
-        md += ["## Learning curves", "", *[f"![{p.stem}]({rel(p)})" for p in plots], ""]
-
+        note = f"; {summary.record.curves_note}" if summary.record.curves_note else ""
+        doc.blocks.append(Section("Learning curves", [
+            Paragraph(f"Raw values faint, moving average bold (window {cfg.run.smooth_window} steps){note}."),
+            *[Figure(rel(p), p.stem, kind="curve") for p in plots],
+        ]))
     if summary.grids:
-        body.append("<h2>Pictures by epoch</h2>")
-        md += ["## Pictures by epoch", ""]
-    for kind, grids in summary.grids.items():
-        caption = summary.record.grid_kinds.get(kind, kind)
-        strip = _strip(grids)
-        body.append(
-            f"<h3>{h.escape(caption)}</h3>"
-            + "<div class='row'>" + "".join(h.figure(rel(p), f"epoch {e}") for e, p in strip) + "</div>"
-            + f"<p>Any epoch ({len(grids)} grids):</p>" + h.slider(kind, [(e, rel(p)) for e, p in grids])
-            + f"<details><summary>every {kind} grid</summary><p>"
-            + " ".join(f"<a href='{h.escape(rel(p))}'>epoch {e}</a>" for e, p in grids) + "</p></details>"
-        )
-        md += [f"### {caption}", "", *[f"![epoch {e}]({rel(p)})" for e, p in strip], "",
-               "Every epoch: " + ", ".join(f"[{e}]({rel(p)})" for e, p in grids), ""]
-
+        pictures = Section("Pictures by epoch")
+        for kind, grids in summary.grids.items():
+            pictures.blocks.append(Section(summary.record.grid_kinds.get(kind, kind), [
+                Figures([Figure(rel(p), f"epoch {e}") for e, p in _strip(grids)]),
+                Slider(kind, [(e, rel(p)) for e, p in grids], label=f"every {kind} grid"),
+            ], level=3))
+        doc.blocks.append(pictures)
+    scores, best_row = _score_rows(summary)
+    elbo, evaluated = _elbo_rows(summary), _evaluation_rows(summary)
     if scores or elbo or evaluated:
-        body.append("<h2>Scores</h2>")
-        md += ["## Scores", ""]
-    if scores:
-        headers = ["epoch", "Inception Score", f"KID vs {_reference(cfg)}", ""]
-        body.append(f"<p>During training ({cfg.scores.eval_network} network, {cfg.scores.eval_n:,} images every {cfg.scores.eval_every} epochs):</p>"
-                    + h.table(headers, scores, numeric=(1, 2), marked=[best_row] if best_row is not None else []))
-        md += h.markdown_table(headers, scores) + [""]
-    if elbo:
-        headers = ["epoch", "train -ELBO (mean)", "held-out -ELBO", "held-out reconstruction", "held-out KL"]
-        body.append("<p>Negative ELBO in nats per image (lower is better):</p>" + h.table(headers, elbo, numeric=(1, 2, 3, 4)))
-        md += h.markdown_table(headers, elbo) + [""]
-    if evaluated:
-        headers = ["file", "scores", "protocol"]
-        body.append("<p>Results of <code>genlab evaluate</code> in this folder:</p>" + h.table(headers, evaluated))
-        md += h.markdown_table(headers, evaluated) + [""]
+        section = Section("Scores")
+        if scores:
+            section.blocks.append(Table(
+                ["epoch", "Inception Score", f"KID vs {_reference(cfg)}", ""], scores, numeric=(1, 2),
+                marked=[best_row] if best_row is not None else [],
+                caption=f"During training ({cfg.scores.eval_network} network, {cfg.scores.eval_n:,} images every {cfg.scores.eval_every} epochs):",
+            ))
+        if elbo:
+            section.blocks.append(Table(
+                ["epoch", "train -ELBO (mean)", "held-out -ELBO", "held-out reconstruction", "held-out KL"], elbo, numeric=(1, 2, 3, 4),
+                caption="Negative ELBO in nats per image (lower is better):",
+            ))
+        if evaluated:
+            section.blocks.append(Table(["file", "scores", "protocol"], evaluated, caption="Results of genlab evaluate in this folder:"))
+        doc.blocks.append(section)
+    tables = load_architecture(run.root)
+    if tables:
+        doc.blocks.append(Section("Architecture", [
+            Section(t.title, [Table(ArchitectureTable.HEADERS, t.cells(), numeric=(4,))], level=3) for t in tables
+        ]))
+    elif (run.root / "architecture.md").is_file():  # a run saved before the tables were kept as data
+        doc.blocks.append(Section("Architecture", [Code((run.root / "architecture.md").read_text())]))
+    doc.blocks.append(Section("Config", [Table(["setting", "value", "meaning"], _config_rows(cfg))]))
+    return doc
 
-    if architecture:
-        body.append("<h2>Architecture</h2>" + h.markdown_tables(architecture))
-        md += ["## Architecture", "", architecture, ""]
 
-    body.append("<h2>Config</h2>" + h.table(["setting", "value", "meaning"], config_rows))
-    md += ["## Config", "", *h.markdown_table(["setting", "value", "meaning"], config_rows), ""]
-
-    page = run.root / "report.html"
-    running = summary.state == "running"
-    write_text(page, h.page(f"{summary.title}: {run.root.name}", body, slider=bool(summary.grids), refresh=RELOAD_SECONDS if running else None))
-    write_text(run.root / "report.md", "\n".join(md))
+def write_run_report(run_dir: str | Path | RunDir, *, rows: list[dict[str, float]] | None = None, state: str | None = None) -> Path:
+    """Write ``report.html`` and ``report.md`` into the run folder (one document, rendered twice); returns the page."""
+    summary = summarize(run_dir, rows=rows, state=state)
+    doc = run_document(summary)
+    page = summary.run.root / "report.html"
+    write_text(page, to_html(doc))
+    write_text(summary.run.root / "report.md", to_markdown(doc))
     return page
-
-

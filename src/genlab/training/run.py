@@ -13,6 +13,7 @@ from genlab.config import (
 from genlab.data.loader import EpochBatches
 from genlab.errors import GenlabError
 from genlab.family import family_for
+from genlab.reporting.architecture import save_architecture
 from genlab.reporting.tensorboard import require_tensorboard
 from genlab.run_dir import History, RunDir
 from genlab.checkpoint import load_checkpoint, set_rng_state
@@ -97,8 +98,7 @@ def train(cfg: Config, out: str | Path, *, quiet: bool = False, verbose: bool = 
     evaluator = TrainingEvaluator(cfg) if cfg.scores.eval_every and main else None
     if main:
         run = RunDir.create(out, cfg)
-        architecture = trainer.model.describe()
-        (run.root / "architecture.md").write_text(architecture)
+        architecture = save_architecture(run.root, trainer.model.architecture())
         if verbose and not quiet:
             print(f"genlab: the config\n{format_config(cfg)}\n\n{architecture}", flush=True)
         if not quiet:

@@ -34,6 +34,7 @@ from genlab.data.run_data import image_data
 from genlab.errors import GenlabError
 from genlab.files import read_json, write_json
 from genlab.losses.adversarial import clip_weights_, gradient_penalty
+from genlab.reporting.architecture import save_architecture
 from genlab.reporting.tensorboard import require_tensorboard
 from genlab.run_dir import History, RunDir
 from genlab.training.collapse import fixed_real_batch
@@ -252,7 +253,7 @@ def train_sweep(configs: list[DCGANConfig], out: str | Path, *, quiet: bool = Fa
     write_json(sweep_file, {"losses": losses, "seeds": seeds, "members": [r.root.name for r in runs]})
     trainers = [DCGANTrainer(cfg, fixed_real_batch(images, seed=cfg.run.seed)) for cfg in configs]
     for trainer, run in zip(trainers, runs):
-        (run.root / "architecture.md").write_text(trainer.model.describe())
+        save_architecture(run.root, trainer.model.architecture())
     if not quiet:
         print(
             f"genlab: training a sweep of {len(configs)} DCGANs ({', '.join(losses)} x seeds {', '.join(map(str, seeds))}; "
