@@ -70,6 +70,7 @@ def test_demo_refuses_a_folder_it_did_not_make(tmp_path):
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
 
 
+@pytest.mark.slow  # a quality check of the demo's settings (20 epochs each): python -m pytest -m slow
 @pytest.mark.parametrize("loss", ["wgan", "wgan-gp"])  # the two losses whose demo samples used to stay flat grey
 def test_demo_settings_leave_the_flat_start_within_20_epochs(loss, tmp_path):
     cfg = demo_dcgan_config(loss, epochs=20)

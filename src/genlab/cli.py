@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         family.add_argument("--out", metavar="RUN_DIR", help="the new run folder (required)")
         family.add_argument("--config", metavar="FILE.toml", help="settings from a TOML file (flags win)")
         family.add_argument("--verbose", action="store_true", help="also print the full config and the architecture tables")
-        if name == "dcgan":
+        if record.sweeps:
             family.add_argument(
                 "--seeds", metavar="S,S,...", help="a sweep: every --loss (a,b,...) x every seed in one process, into OUT/LOSS-sSEED",
             )
@@ -236,7 +236,7 @@ def _merge_leading_flags(args: argparse.Namespace) -> None:
 def _sweep(args: argparse.Namespace) -> tuple[list[str], list[int]]:
     """``--loss a,b`` and ``--seeds 0,1,2`` of a DCGAN sweep: ([], []) for an ordinary run."""
     loss, seeds = getattr(args, "loss", None), getattr(args, "seeds", None)
-    if args.resume or args.family != "dcgan" or (seeds is None and (loss is None or "," not in loss)):
+    if args.resume or not args.family or not FAMILIES[args.family].sweeps or (seeds is None and (loss is None or "," not in loss)):
         return [], []
     losses = [part.strip() for part in (loss or "gan").split(",") if part.strip()]
     try:

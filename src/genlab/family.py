@@ -58,6 +58,7 @@ class Family:
     schedule: Ref | None = None  # config -> the learning-rate schedule in words (None: a constant rate)
     curves_note: str = ""  # said under the learning curves
     cuda_graphs: bool = False  # whether its step can be replayed as a CUDA graph
+    sweeps: bool = False  # whether --loss a,b --seeds 0,1 trains its runs as one stacked sweep
     pairs: bool = False  # trains on unpaired (A, B) pairs rather than single images
 
     def run_title(self, cfg: Any) -> str:

@@ -122,7 +122,8 @@ def test_a_sweep_on_the_gpu_equals_runs_trained_alone(tmp_path, exact_float32):
 
 
 def test_nccl_data_parallelism_in_a_group_of_one(monkeypatch, exact_float32):
-    """The gradient averaging (one flat all-reduce per optimiser step) over NCCL leaves a lone replica's steps unchanged."""
+    """NCCL carries the gradient averaging (one flat all-reduce per optimiser step): a lone replica over NCCL steps as a
+    run without it (the averaging itself, over two replicas, is tested on the CPU in test_runtime.py)."""
     import torch.distributed as dist
 
     from genlab.training.runtime import _average_gradients

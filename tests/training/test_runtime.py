@@ -118,3 +118,20 @@ def test_a_failed_background_write_surfaces_on_the_training_thread():
     with pytest.raises(OSError, match="disk full"):
         with background_writes(True):
             write(broken)
+
+
+def test_gradient_averaging_takes_the_mean_of_every_replica(monkeypatch):
+    """The optimiser pre-step hook averages each gradient over the replicas: with a second replica simulated by the
+    all-reduce (it adds that replica's flat gradients), every gradient becomes the mean of the two exactly."""
+    from genlab.training import runtime
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    model(torch.randn(5, 3)).square().sum().backward()
+    ours = [p.grad.clone() for p in model.parameters()]
+    theirs = [torch.randn_like(g) for g in ours]
+    monkeypatch.setattr(runtime.dist, "all_reduce", lambda flat: flat.add_(torch.cat([t.reshape(-1) for t in theirs])))
+    monkeypatch.setattr(runtime.dist, "get_world_size", lambda: 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    runtime._average_gradients(optimizer, (), {})
+    for p, a, b in zip(model.parameters(), ours, theirs):
+        torch.testing.assert_close(p.grad, (a + b) / 2, rtol=0, atol=1e-7)

@@ -69,6 +69,7 @@ DCGAN_FAMILY = register(Family(
     grid_kinds={"fake_image": "samples of the fixed latent batch"},
     variant=lambda cfg: cfg.loss, variant_name=lambda cfg: LOSS_TITLES[cfg.loss], variant_kind="loss",
     cuda_graphs=True,
+    sweeps=True,
 ))
 
 VAE_FAMILY = register(Family(
