@@ -79,17 +79,22 @@ def test_no_imports_hidden_in_functions():
     assert {name: targets for name, targets in lazy.items() if name not in LAZY_IMPORTS_ALLOWED} == {}
 
 
+def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    """Every module ``start`` imports, directly or through others."""
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in edges[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
 def test_layers_point_one_way():
     edges, _ = graph()
 
     def reaches(start: str, prefix: str) -> set[str]:
-        seen, todo = set(), [start]
-        while todo:
-            for nxt in edges[todo.pop()]:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
-        return {m for m in seen if m == prefix or m.startswith(prefix + ".")}
+        return {m for m in reachable(edges, start) if m == prefix or m.startswith(prefix + ".")}
 
     for name in MODULES:
         if name.startswith("genlab.metrics"):  # the maths, extractors and feature cache stand alone
@@ -104,14 +109,5 @@ def test_reporting_is_a_leaf_below_scoring_runs_and_training():
     edges, _ = graph()
     above = ("genlab.scoring", "genlab.runs", "genlab.sampling", "genlab.families", "genlab.training", "genlab.handin", "genlab.demo", "genlab.cli")
 
-    def reached(start: str) -> set[str]:
-        seen, todo = set(), [start]
-        while todo:
-            for nxt in edges[todo.pop()]:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
-        return {m for m in seen if m.startswith(above)}
-
-    leaks = {name: sorted(reached(name)) for name in edges if name.startswith("genlab.reporting")}
+    leaks = {name: sorted(m for m in reachable(edges, name) if m.startswith(above)) for name in edges if name.startswith("genlab.reporting")}
     assert {name: found for name, found in leaks.items() if found} == {}
