@@ -15,6 +15,7 @@ from genlab.config import (
 from genlab.data.run_data import image_data
 from genlab.data.transforms import to_model_range
 from genlab.family import FAMILIES, Family, register
+from genlab.reporting.architecture import ArchitectureTable, LayerRow
 from genlab.reporting.grids import save_grid
 from genlab.run_dir import History, RunDir
 from genlab.scoring import Protocol, evaluate
@@ -52,8 +53,8 @@ class MeanImage:
     def sample(self, z: Tensor) -> Tensor:
         return (self.net.image + self.cfg.noise * z).clamp(-1, 1)
 
-    def describe(self) -> str:
-        return f"# mean image\n\none {tuple(self.net.image.shape)} parameter\n"
+    def architecture(self) -> list[ArchitectureTable]:
+        return [ArchitectureTable("Mean image", [LayerRow("image", "Parameter", (), tuple(self.net.image.shape), self.net.image.numel())])]
 
 
 class MeanImageTrainer:
@@ -126,7 +127,7 @@ def test_a_fourth_family_trains_resumes_samples_is_scored_and_reported(family, t
 
     page = (straight.root / "report.md").read_text()
     assert page.startswith("# Mean image\n") and "finished, 3 of 3 epochs" in page and "### the learnt image plus noise" in page
-    assert "Learning rate 0.5, constant" in page and "mse_loss" in page
+    assert "Learning rate 0.5, constant" in page and "mse_loss" in page and "| total |  |  |  | 192 |" in page
     capsys.readouterr()
     assert main(["runs", str(tmp_path / "runs"), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

@@ -166,7 +166,7 @@ def test_small_images_are_enlarged_in_grids():
     images = torch.rand(4, 3, 16, 16) * 2 - 1
     grid = grid_image(images, nrow=2)
     assert grid.size == (2 + 2 * 34, 2 + 2 * 34)  # 16 px drawn at 32 px (x2, nearest neighbour)
-    pixels = torch.from_numpy(np.asarray(grid)).permute(2, 0, 1)
+    pixels = torch.from_numpy(np.array(grid)).permute(2, 0, 1)
     tile = pixels[:, 2:34, 2:34]
     torch.testing.assert_close(tile[:, ::2, ::2], tile[:, 1::2, 1::2])  # each source pixel a 2x2 block
     assert grid_image(torch.zeros(2, 3, 32, 32)).size == (2 + 2 * 34, 36)  # 32 px and larger: as they are
