@@ -54,7 +54,7 @@ from genlab.metrics.kid import kernel_inception_distance
 from genlab.models.cyclegan import PatchDiscriminator, ResnetGenerator
 from genlab.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from genlab.models.vae import ConvVAE
-from genlab.runs import load_model
+from genlab.trained import load_model
 from genlab.training.run import train
 from genlab.run_dir import History
 

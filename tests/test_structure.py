@@ -98,8 +98,8 @@ def test_layers_point_one_way():
 
     for name in MODULES:
         if name.startswith("genlab.metrics"):  # the maths, extractors and feature cache stand alone
-            assert not reaches(name, "genlab.scoring") | reaches(name, "genlab.runs") | reaches(name, "genlab.training"), name
-        if name.startswith(("genlab.models", "genlab.families", "genlab.runs")):  # models never know how they are trained
+            assert not reaches(name, "genlab.scoring") | reaches(name, "genlab.trained") | reaches(name, "genlab.training"), name
+        if name.startswith(("genlab.models", "genlab.families", "genlab.trained")):  # models never know how they are trained
             assert not reaches(name, "genlab.training"), name
 
 
@@ -107,7 +107,7 @@ def test_reporting_is_a_leaf_below_scoring_runs_and_training():
     """reporting/ draws what it is given: directly or through anything it imports, it never reaches scoring, runs,
     sampling, the families' models, training, the hand-in, the demo or the command line."""
     edges, _ = graph()
-    above = ("genlab.scoring", "genlab.runs", "genlab.sampling", "genlab.families", "genlab.training", "genlab.handin", "genlab.demo", "genlab.cli")
+    above = ("genlab.scoring", "genlab.trained", "genlab.sampling", "genlab.families", "genlab.training", "genlab.handin", "genlab.demo", "genlab.cli")
 
     leaks = {name: sorted(m for m in reachable(edges, name) if m.startswith(above)) for name in edges if name.startswith("genlab.reporting")}
     assert {name: found for name, found in leaks.items() if found} == {}

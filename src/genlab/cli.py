@@ -379,7 +379,7 @@ def _translate(args: argparse.Namespace) -> None:
 
 
 def _describe(args: argparse.Namespace) -> None:
-    from genlab.runs import describe
+    from genlab.trained import describe
 
     print(describe(args.target))
 

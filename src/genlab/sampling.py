@@ -16,7 +16,7 @@ from genlab.errors import GenlabError
 from genlab.files import check_output
 from genlab.reporting.grids import interleave, save_grid, save_images
 from genlab.families import Reconstructor, Sampler
-from genlab.runs import load_model
+from genlab.trained import load_model
 
 
 def generate(model: Sampler, n: int, *, seed: int, batch_size: int = 256) -> Iterator[Tensor]:

@@ -1,6 +1,6 @@
 """Scoring a run, a folder of images or a dataset: images -> features -> statistics -> metrics.
 
-This module sits above ``genlab.runs`` (trained models) and ``genlab.metrics`` (the maths,
+This module sits above ``genlab.trained`` (trained models) and ``genlab.metrics`` (the maths,
 the feature extractors and the feature cache).
 
 Every result carries its protocol (network, weights sha256, resize, N, splits,
@@ -38,7 +38,7 @@ from genlab.metrics.feature_extractors import FeatureExtractor, Features, make_e
 from genlab.metrics.fid import feature_statistics, fid_from_stats
 from genlab.metrics.inception_score import inception_score_from_logits
 from genlab.metrics.kid import kernel_inception_distance
-from genlab.runs import load_model
+from genlab.trained import load_model
 from genlab.sampling import generate
 
 METRICS = ("is", "fid", "kid")

@@ -18,7 +18,7 @@ from genlab.data.unpaired import test_transform
 from genlab.errors import GenlabError
 from genlab.files import check_output
 from genlab.families.cyclegan import CycleGAN, check_direction
-from genlab.runs import load_model
+from genlab.trained import load_model
 
 
 def translate_folder(

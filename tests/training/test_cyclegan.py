@@ -245,7 +245,7 @@ def test_is_of_the_test_set_translated_b_to_a(cyclegan_run):
     from genlab.data.run_data import test_domains
     from genlab.data.transforms import to_uint8
     from genlab.metrics.feature_extractors import make_extractor
-    from genlab.runs import load_model
+    from genlab.trained import load_model
 
     trained = load_model(cyclegan_run.root)
     test_b = torch.stack([test_domains(trained.cfg)[1][i] for i in range(100)])

@@ -11,7 +11,7 @@ from genlab.errors import GenlabError
 from genlab.losses.elbo import bernoulli_nll, bits_per_dim, gaussian_kl, gaussian_nll, negative_elbo
 from genlab.models.vae import ConvVAE
 from genlab.checkpoint import load_checkpoint
-from genlab.runs import describe
+from genlab.trained import describe
 from genlab.training.run import resume, train
 from genlab.training.vae import VAETrainer
 

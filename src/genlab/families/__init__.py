@@ -3,7 +3,7 @@
 A model is the family's networks built from its config (initialised from the run's seed
 without touching the global random generator), what a trained model does (``sample``,
 ``translate``, ``reconstruct``) and its weights' state. It holds no optimiser, schedule
-or loss: ``genlab.training`` builds those on top of it, and ``genlab.runs`` loads one
+or loss: ``genlab.training`` builds those on top of it, and ``genlab.trained`` loads one
 from a run folder for inference.
 
 The records below (``genlab.family.Family``) name each family's model, trainer and data builder by
