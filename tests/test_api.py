@@ -77,3 +77,48 @@ def test_a_sweep_from_python(tmp_path):
     members = genlab.sweep(["gan", "wgan"], [0, 1], out=tmp_path / "sweep", preset="smoke", epochs=1, **TINY)
     assert [m.path.name for m in members] == ["gan-s0", "gan-s1", "wgan-s0", "wgan-s1"]
     assert members[2].config.optimizer == "rmsprop" and members[2].config.n_critic == 5  # its own loss's settings
+
+
+USAGE = '''
+from pathlib import Path
+
+import genlab
+from torch import Tensor
+
+
+def tour(out: Path) -> float:
+    run: genlab.Run = genlab.train("dcgan", out=out / "gan", preset="smoke", data="builtin", epochs=1)
+    images: Tensor = run.model.sample(16, seed=0)
+    genlab.grid(images).save(out / "grid.png")
+    result: genlab.Evaluation = genlab.evaluate(run, metrics=("is",), network="builtin", n=100)
+    steps: list[float] = run.history.column("step")
+    found: list[genlab.Run] = genlab.runs(out)
+    again: genlab.Run = genlab.load(out / "gan")
+    return result.metrics["is_mean"] + len(steps) + len(found) + again.config.run.epochs
+'''
+
+MYPY = """
+[mypy]
+strict = True
+follow_imports = silent
+[mypy-torch.*,torchvision.*,PIL.*,numpy.*,scipy.*,sklearn.*,matplotlib.*,tqdm.*,torch_fidelity.*]
+follow_imports = skip
+"""
+
+
+def test_the_api_type_checks_under_mypy_strict(tmp_path):
+    import subprocess
+    import sys
+
+    pytest.importorskip("mypy")
+    (tmp_path / "mypy.ini").write_text(MYPY)
+    (tmp_path / "use_api.py").write_text(USAGE)
+    (tmp_path / "misuse.py").write_text(USAGE.replace("run.model.sample(16, seed=0)", "run.model.sample('sixteen')"))
+    check = lambda name: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "--cache-dir", str(tmp_path / "cache"), name],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    good = check("use_api.py")
+    assert good.returncode == 0, good.stdout
+    bad = check("misuse.py")
+    assert bad.returncode == 1 and 'Argument 1 to "sample" of "Model" has incompatible type "str"' in bad.stdout

@@ -31,7 +31,10 @@ _API = {
     "Evaluation": "genlab.scoring",
 }
 
-__all__ = ["GenlabError", "GenlabWarning", "__version__", *_API]
+__all__ = [
+    "GenlabError", "GenlabWarning", "__version__",
+    "train", "sweep", "load", "runs", "evaluate", "grid", "Run", "RunList", "Model", "Rows", "Evaluation",
+]
 
 
 def __getattr__(name: str) -> Any:
