@@ -58,6 +58,7 @@ class Rows(list[dict[str, float]]):
     """A run's history: one dict per row (step, epoch, and every number the step logged)."""
 
     def column(self, name: str) -> list[float]:
+        """The values of one column (``d_loss``, ``is_mean``, ...) in the rows that have it."""
         return [row[name] for row in self if name in row]
 
     def to_pandas(self) -> Any:
@@ -77,6 +78,7 @@ class Model:
 
     @property
     def networks(self) -> dict[str, torch.nn.Module]:
+        """The model's networks by name (e.g. generator, discriminator)."""
         return dict(self._model.networks)
 
     def sample(self, n: int, *, seed: int = 0, batch_size: int = 256) -> Tensor:
@@ -126,6 +128,7 @@ class Run:
 
     @property
     def history(self) -> Rows:
+        """One row per step (and per evaluation), as history.csv holds them."""
         return Rows(History.load(self._dir.history_path, up_to_step=2**62).rows)
 
     def _summary(self) -> RunSummary:
@@ -155,6 +158,7 @@ class Run:
         return Model(trained.model, trained.cfg, checkpoint)
 
     def last_grid(self) -> Path | None:
+        """The newest grid of the run's first grid kind (its samples, translations or reconstructions), if any."""
         grids = self._summary().last_grids()
         return grids[0][1] if grids else None
 

@@ -203,9 +203,11 @@ class Evaluation:
     features: Features | None = field(default=None, repr=False, compare=False)  # of the scored images; not saved
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as saved: source, metrics, protocol, warnings."""
         return {"source": self.source, "metrics": self.metrics, "protocol": self.protocol, "warnings": self.warnings}
 
     def table(self) -> str:
+        """The metrics and the protocol as aligned text lines (what genlab evaluate prints)."""
         rows = [("metric", "value")] + [(k, f"{v:.6g}") for k, v in self.metrics.items()]
         rows += [(f"protocol.{k}", str(v)) for k, v in self.protocol.items()]
         width = max(len(r[0]) for r in rows)
@@ -213,6 +215,7 @@ class Evaluation:
         return "\n".join(lines + [f"warning: {w}" for w in self.warnings])
 
     def save(self, path: str | Path) -> Path:
+        """Write the JSON that genlab evaluate writes (refused inside a run's own files); returns the path."""
         path = check_output(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json(path, self.to_dict())
