@@ -34,7 +34,7 @@ row() {  # row NAME COMMAND...: run, keep its output and wall time
     tail -n 3 "$LOGS/$name.out" >&2
 }
 
-row gpu_tests $PY -m pytest -m gpu -q -p no:warnings tests/training/test_gpu.py
+row gpu_tests $PY -m pytest -m gpu -n 0 -q -p no:warnings tests/training/test_gpu.py
 row dcgan_step bash -c "cd benchmarks && ../$PY bench_dcgan.py --device cuda --iters 50 --repeats 3"
 row dcgan_200 $GENLAB train dcgan --preset assignment --data $CIFAR --epochs $EPOCHS --device cuda --out "$LOGS/runs/dcgan-200"
 row homework $GENLAB train dcgan --preset assignment --data $CIFAR --epochs $EPOCHS --device cuda \

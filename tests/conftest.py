@@ -1,7 +1,11 @@
+import os
 import warnings
 
-import pytest
-import torch
+# one thread per test process (tests run in parallel, one worker per core; the processes they start inherit it)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 from genlab.config import build_config
 
@@ -9,7 +13,7 @@ from genlab.config import build_config
 @pytest.fixture(autouse=True)
 def _deterministic():
     torch.manual_seed(0)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     yield
 
 
