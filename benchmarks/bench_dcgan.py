@@ -7,6 +7,8 @@ machine noise hits both alike. Prints iterations/s, images/s and the ratio
 genlab / reference (goal: >= 0.95).
 
     python benchmarks/bench_dcgan.py [--device cpu|cuda] [--iters 10] [--repeats 3]
+    python benchmarks/bench_dcgan.py --frozen-critic   # the generator step with the critic frozen, against the
+                                                       # same step computing the critic's weight gradients too
 """
 
 from __future__ import annotations
@@ -67,12 +69,36 @@ def bench(loss: str, batch_size: int, device: str, iters: int, repeats: int) -> 
     return alternate(genlab_step, reference, iters=iters, repeats=repeats, device=device)
 
 
+def bench_frozen(loss: str, batch_size: int, device: str, iters: int, repeats: int) -> tuple[float, float]:
+    """genlab's step (critic frozen during the generator step) against the same step with the critic's weight
+    gradients computed and thrown away (the step before the change), two trainers of one config, alternately."""
+    cfg = build_config("dcgan", preset="assignment", overrides={"loss": loss, "batch_size": batch_size, "device": device})
+    frozen, unfrozen = DCGANTrainer(cfg), DCGANTrainer(cfg)
+    unfrozen.disc_params = []  # nothing frozen: D's weight gradients are computed in the generator step
+    batches = torch.randint(0, 256, (4, batch_size, 3, 32, 32), dtype=torch.uint8)
+
+    def step(trainer: DCGANTrainer):
+        return lambda i: float(trainer.train_step(batches[i % 4], i + 1)["d_loss"])
+
+    return alternate(step(frozen), step(unfrozen), iters=iters, repeats=repeats, device=device)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--frozen-critic", action="store_true", help="frozen critic in the G step against the step before")
     args = parser.parse_args()
+    if args.frozen_critic:
+        header = f"{'loss':8} {'batch':>5} {'device':6} {'frozen it/s':>11} {'before it/s':>11} {'ratio':>6}"
+        print(header)
+        print("-" * len(header))
+        for loss in ("gan", "wgan-gp"):
+            for batch_size in (64, 128):
+                ours, before = bench_frozen(loss, batch_size, args.device, args.iters, args.repeats)
+                print(f"{loss:8} {batch_size:5d} {args.device:6} {ours:11.2f} {before:11.2f} {ours / before:6.3f}", flush=True)
+        return
     header = f"{'loss':8} {'batch':>5} {'device':6} {'genlab it/s':>11} {'img/s':>8} {'ref it/s':>9} {'img/s':>8} {'ratio':>6}"
     print(header)
     print("-" * len(header))

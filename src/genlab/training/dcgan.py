@@ -10,7 +10,7 @@ The generator's forward pass is shared by both updates (as in pytorch/examples' 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import warnings
@@ -66,13 +66,16 @@ def dcgan_update(
     penalty: Callable[[Tensor, Tensor], Tensor] | None = None,
     clip: Callable[[], None] | None = None,
     per_run: Callable[[Tensor], Tensor] = Tensor.mean,
+    disc_params: Sequence[Tensor] = (),
 ) -> dict[str, Tensor]:
     """Steps 1-3 of the module docstring for one run, or for K stacked runs (a sweep).
 
     ``gen`` and ``disc`` are the networks (or K stacked copies called as one); the losses give one number per run
     (a scalar, or K of them), and their sum is what is differentiated: stacked runs are independent, so each gets
     its own gradient. ``penalty(real, fake)``: the WGAN-GP term per run; ``clip()``: WGAN's weight clipping;
-    ``per_run``: a run's mean of its logits.
+    ``per_run``: a run's mean of its logits; ``disc_params``: the critic's parameters, frozen during the generator
+    step (the generator's gradient flows through D's inputs; D's own weight gradients would be thrown away). The
+    critic step sees ``fake.detach()``, so it computes no generator gradients either.
     """
     with torch.set_grad_enabled(update_g), autocast(cfg):
         fake = gen(z)
@@ -93,10 +96,16 @@ def dcgan_update(
     out["d_loss"] = d_loss.detach()
 
     if update_g:
-        with autocast(cfg):
-            g_loss = generator_loss(disc(fake).float())
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.sum().backward()
+        for p in disc_params:
+            p.requires_grad_(False)
+        try:
+            with autocast(cfg):
+                g_loss = generator_loss(disc(fake).float())
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.sum().backward()
+        finally:
+            for p in disc_params:
+                p.requires_grad_(True)
         opt_g.step()
         out["g_loss"] = g_loss.detach()
     return out
@@ -114,6 +123,7 @@ class DCGANTrainer:
         self.loss = get_loss(cfg.loss)
         self.opt_g = make_optimizer(self.gen.parameters(), cfg)
         self.opt_d = make_optimizer(self.disc.parameters(), cfg)
+        self.disc_params = list(self.disc.parameters())
         self.noise = torch.Generator(self.device).manual_seed(rank_seed(cfg.run.seed + 1))
         # one fixed z batch: its first grid_size images make the grids, all of them the collapse check
         self.fixed_z = fixed_noise(cfg, max(cfg.run.grid_size, COLLAPSE_SAMPLES), self.device)
@@ -155,6 +165,7 @@ class DCGANTrainer:
             update_g=update_g, cfg=self.cfg,
             penalty=(lambda real, fake: gradient_penalty(self.disc, real, fake, eps=eps)) if loss.uses_gradient_penalty else None,
             clip=(lambda: clip_weights_(self.disc, self.cfg.clip_value)) if loss.clips_weights else None,
+            disc_params=self.disc_params,
         )
 
     def end_epoch(self, epoch: int) -> None:

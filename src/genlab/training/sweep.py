@@ -154,6 +154,7 @@ class LossGroup:
             penalty=(lambda real, fake: gradient_penalty(self.disc, real, fake, eps=eps, run_dims=2)) if loss.uses_gradient_penalty else None,
             clip=(lambda: clip_weights_(self.disc.params.values(), cfg.clip_value)) if loss.clips_weights else None,
             per_run=lambda logits: logits.flatten(1).mean(1),
+            disc_params=list(self.disc.params.values()),
         )
         return [{name: value[k] for name, value in out.items()} for k in range(len(self.members))]
 
