@@ -99,12 +99,9 @@ class RunOptions:
     sample_every: int = setting(1, "epochs between sample grids", AT_LEAST_ONE)
     grid_size: int = setting(64, "images in each sample grid", AT_LEAST_ONE)
     smooth_window: int = setting(50, "moving-average window of the learning curves, in steps", AT_LEAST_ONE)
-    log_every: int = setting(
-        50,
-        "steps whose losses stay on the device and are read back together (history, progress bar and NaN check, which "
-        "names the first bad step exactly): every N steps and at each epoch's end",
-        AT_LEAST_ONE,
-    )
+    curves_every: float = setting(30.0, "seconds between redrawn curves (0: every epoch; the last always)", NOT_NEGATIVE)
+    # the NaN check still names the first bad step exactly
+    log_every: int = setting(50, "steps read back from the device together (history, progress, NaN check)", AT_LEAST_ONE)
     tensorboard: bool = setting(False, "also log the history and grids to RUN_DIR/tensorboard (needs genlab[tensorboard])")
 
     def grid_due(self, epoch: int) -> bool:
@@ -570,7 +567,8 @@ def sweep_configs(build: Callable[[dict[str, Any]], Config], losses: list[str], 
 # What --resume may change: how long, how fast and where a run trains, and how it is watched. Every other
 # setting defines the run (model, loss, data, batches, seed) and is refused on --resume when it differs.
 RESUMABLE = frozenset(
-    {"epochs", "device", "lr", "decay_epochs", "checkpoint_every", "sample_every", "grid_size", "smooth_window", "log_every", "tensorboard",
+    {"epochs", "device", "lr", "decay_epochs", "checkpoint_every", "sample_every", "grid_size", "smooth_window", "curves_every",
+     "log_every", "tensorboard",
      "workers", "data_root"}
     | {f.name for f in fields(SpeedOptions)}
     | {f.name for f in fields(ScoreOptions)}

@@ -15,7 +15,7 @@ with these pieces and one ``register(Family(...))`` call.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +56,10 @@ class Family:
     variant_kind: str = ""
     preprocessing: Ref | None = None  # config -> sentences for the report page (None: the generic ones)
     schedule: Ref | None = None  # config -> the learning-rate schedule in words (None: a constant rate)
+    # the learning curves: plot name (plots/NAME.png) -> panel title -> history columns; columns drawn as they are
+    # (not smoothed), e.g. held-out scores logged once per epoch
+    curves: Mapping[str, Mapping[str, Sequence[str]]] = field(default_factory=dict)
+    unsmoothed: tuple[str, ...] = ()
     curves_note: str = ""  # said under the learning curves
     cuda_graphs: bool = False  # whether its step can be replayed as a CUDA graph
     sweeps: bool = False  # whether --loss a,b --seeds 0,1 trains its runs as one stacked sweep

@@ -67,6 +67,7 @@ DCGAN_FAMILY = register(Family(
     model="genlab.families.dcgan:DCGAN", trainer="genlab.training.dcgan:DCGANTrainer", data="genlab.data.run_data:images_and_real_batch",
     key_columns=("g_loss", "d_loss"),
     grid_kinds={"fake_image": "samples of the fixed latent batch"},
+    curves={"losses": {"losses": ["g_loss", "d_loss"], "discriminator outputs": ["d_real", "d_fake"]}},
     variant=lambda cfg: cfg.loss, variant_name=lambda cfg: LOSS_TITLES[cfg.loss], variant_kind="loss",
     cuda_graphs=True,
     sweeps=True,
@@ -81,6 +82,10 @@ VAE_FAMILY = register(Family(
     },
     model="genlab.families.vae:VAE", trainer="genlab.training.vae:VAETrainer", data="genlab.data.run_data:image_data",
     key_columns=("nelbo", "recon", "kl"),
+    curves={"elbo": {
+        "negative ELBO (nats per image)": ["nelbo", "val_nelbo"], "terms (nats per image)": ["recon", "kl", "val_recon", "val_kl"],
+    }},
+    unsmoothed=("val_nelbo", "val_recon", "val_kl"),
     grid_kinds={
         "prior": "samples from the prior p(z) (a fixed batch of z)",
         "recon": "held-out reconstructions (ground truth left, reconstruction right)",
@@ -99,6 +104,11 @@ CYCLEGAN_FAMILY = register(Family(
     model="genlab.families.cyclegan:CycleGAN", trainer="genlab.training.cyclegan:CycleGANTrainer.from_data",
     data="genlab.data.run_data:unpaired_data",
     key_columns=("g_loss", "d_a_loss", "d_b_loss"),
+    curves={"losses": {
+        "generators (both, summed)": ["g_loss"],
+        "discriminators": ["d_a_loss", "d_b_loss"],
+        "generator terms": ["adv_a2b", "adv_b2a", "cycle", "identity"],
+    }},
     grid_kinds={
         "fakeA2B": "A to B: real A (top), translated to B, translated back to A",
         "fakeB2A": "B to A: real B (top), translated to A, translated back to B",

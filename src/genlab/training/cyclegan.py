@@ -26,7 +26,6 @@ from genlab.data.unpaired import Domains
 from genlab.losses.adversarial import bce_target_loss, least_squares_target_loss
 from genlab.families import load_weights
 from genlab.families.cyclegan import CycleGAN
-from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import save_grid
 from genlab.training.image_pool import ImagePool
 from genlab.run_dir import History, RunDir
@@ -128,16 +127,6 @@ class CycleGANTrainer:
     def report(self, epoch: int, run: RunDir, history: History) -> None:
         if self.cfg.run.grid_due(epoch):
             self._save_translations(epoch, run)
-        plot_curves(
-            history,
-            {
-                "generators (both, summed)": ["g_loss"],
-                "discriminators": ["d_a_loss", "d_b_loss"],
-                "generator terms": ["adv_a2b", "adv_b2a", "cycle", "identity"],
-            },
-            run.plot("losses"),
-            window=self.cfg.run.smooth_window,
-        )
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -25,7 +25,6 @@ from genlab.losses.adversarial import clip_weights_, get_loss, gradient_penalty
 from genlab.reporting.diagnostics import discriminator_wins
 from genlab.families import load_weights
 from genlab.families.dcgan import DCGAN, fixed_noise
-from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import save_grid
 from genlab.training.graphs import GraphedSteps
 from genlab.training.collapse import SAMPLES as COLLAPSE_SAMPLES, CollapseMonitor
@@ -178,12 +177,6 @@ class DCGANTrainer:
         if self.collapse is not None:
             self.collapse(samples, epoch=epoch, run=run, history=history, last=epoch == self.cfg.run.epochs)
         self._warn_if_discriminator_wins(epoch, history)
-        plot_curves(
-            history,
-            {"losses": ["g_loss", "d_loss"], "discriminator outputs": ["d_real", "d_fake"]},
-            run.plot("losses"),
-            window=self.cfg.run.smooth_window,
-        )
 
     def _warn_if_discriminator_wins(self, epoch: int, history: History) -> None:
         """GAN/LSGAN: a discriminator loss near 0 over a whole epoch leaves the generator no gradient."""

@@ -4,7 +4,8 @@ What trains is a *stepper*: it advances one run (``OneRun``: a family's trainer 
 (``genlab.training.sweep.StackedRuns``: K runs as one stacked model) by one unit of work at a time. What a run
 accumulates is its ``RunState``: folder, history, the device-side read-back of its numbers, evaluator, best score,
 TensorBoard log, step. After every epoch each run's state goes through ``END_OF_EPOCH``, one ordered list of hooks:
-pictures (grids, curves, the collapse check), scores, history, checkpoints, then the report page and TensorBoard.
+pictures (grids, the collapse check), learning curves (at most every `curves_every` seconds), scores, history,
+checkpoints, then the report page and TensorBoard.
 
 A family's trainer supplies ``train_step(batch, step) -> dict[str, Tensor]`` (detached scalars, in the order of
 its paper's algorithm box), ``end_epoch(epoch)`` for what changes between epochs, ``report(epoch, run, history)``
@@ -31,7 +32,9 @@ from genlab.checkpoint import rng_state, save_atomic
 from genlab.config import Config, config_to_dict, save_config
 from genlab.data.loader import EpochBatches
 from genlab.errors import GenlabError
+from genlab.family import family_for
 from genlab.files import write_json
+from genlab.reporting.curves import plot_curves
 from genlab.reporting.run_report import write_run_report
 from genlab.reporting.tensorboard import TensorBoardLog
 from genlab.reporting.writer import background_writes, write
@@ -105,6 +108,7 @@ class RunState:
     main: bool = True
     board: TensorBoardLog | None = None
     improved: bool = False  # the epoch's score beat the best so far (best.pt is written)
+    curves_drawn: float = -math.inf  # when the learning curves were last drawn (time.monotonic)
     readback: Readback = field(init=False)
 
     def __post_init__(self) -> None:
@@ -153,8 +157,21 @@ class OneRun:
 
 
 def pictures(state: RunState, epoch: int) -> None:
-    """The family's grids and curves, the collapse check and its warnings (may add rows: held-out scores)."""
+    """The family's grids, the collapse check and its warnings (may add rows: held-out scores)."""
     state.trainer.report(epoch, state.run, state.history)
+
+
+def curves(state: RunState, epoch: int) -> None:
+    """The family's learning curves, redrawn at most every ``curves_every`` seconds (drawing them costs more than a
+    small epoch's steps) and always after the last epoch."""
+    cfg = state.cfg
+    now = time.monotonic()
+    if epoch != cfg.run.epochs and now - state.curves_drawn < cfg.run.curves_every:
+        return
+    state.curves_drawn = now
+    record = family_for(cfg)
+    for name, panels in record.curves.items():
+        plot_curves(state.history, panels, state.run.plot(name), window=cfg.run.smooth_window, unsmoothed=record.unsmoothed)
 
 
 def scores(state: RunState, epoch: int) -> None:
@@ -200,7 +217,7 @@ def page(state: RunState, epoch: int) -> None:
         write(lambda: board.log_epoch(rows, epoch))
 
 
-END_OF_EPOCH: list[Callable[[RunState, int], None]] = [pictures, scores, history, checkpoints, page]
+END_OF_EPOCH: list[Callable[[RunState, int], None]] = [pictures, curves, scores, history, checkpoints, page]
 
 
 # ---- the loop ----

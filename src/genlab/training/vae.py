@@ -21,7 +21,6 @@ from genlab.data.transforms import to_model_range
 from genlab.losses.elbo import bits_per_dim, negative_elbo
 from genlab.families import load_weights
 from genlab.families.vae import VAE
-from genlab.reporting.curves import plot_curves
 from genlab.reporting.grids import interleave, save_grid
 from genlab.training.collapse import SAMPLES as COLLAPSE_SAMPLES, CollapseMonitor
 from genlab.run_dir import History, RunDir
@@ -109,13 +108,6 @@ class VAETrainer:
             save_grid(prior[: cfg.run.grid_size], run.grid("prior", epoch))
         if self.collapse is not None:
             self.collapse(prior, epoch=epoch, run=run, history=history, last=epoch == cfg.run.epochs)
-        plot_curves(
-            history,
-            {"negative ELBO (nats per image)": ["nelbo", "val_nelbo"], "terms (nats per image)": ["recon", "kl", "val_recon", "val_kl"]},
-            run.plot("elbo"),
-            window=cfg.run.smooth_window,
-            unsmoothed=("val_nelbo", "val_recon", "val_kl"),
-        )
 
     def state_dict(self) -> dict[str, Any]:
         return {
