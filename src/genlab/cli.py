@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="score a run, an image folder or a dataset (IS, FID, KID)")
     evaluate.add_argument("source", metavar="SOURCE", help="a run folder, an image folder, or builtin, builtin-test, cifar10-train, cifar10-test")
-    evaluate.add_argument("--metrics", default="is", help="comma-separated: is, fid, kid (default is)")
+    evaluate.add_argument("--metrics", default="is", help="comma-separated: is, fid, kid, precision, recall, density, coverage (default is)")
     evaluate.add_argument("--protocol", default="paper", help="paper (tf-inception, 50,000 images, 10 splits) or assignment (torchvision, 1,000, 1 split); default paper")
     evaluate.add_argument("--network", help="tf-inception (papers), torchvision (the assignment's), builtin (offline); default: the protocol's")
     evaluate.add_argument("--weights", help="a local weights file for the network")

@@ -38,10 +38,12 @@ from genlab.metrics.feature_extractors import FeatureExtractor, Features, make_e
 from genlab.metrics.fid import feature_statistics, fid_from_stats
 from genlab.metrics.inception_score import inception_score_from_logits
 from genlab.metrics.kid import kernel_inception_distance
+from genlab.metrics.prdc import DC_NEIGHBOURS, PR_NEIGHBOURS, density_coverage, precision_recall
 from genlab.trained import load_model
 from genlab.sampling import generate
 
-METRICS = ("is", "fid", "kid")
+METRICS = ("is", "fid", "kid", "precision", "recall", "density", "coverage")
+REFERENCE_METRICS = ("fid", "kid", "precision", "recall", "density", "coverage")  # compared with real images
 
 @dataclass(frozen=True)
 class Protocol:
@@ -242,9 +244,13 @@ def evaluate(
         raise GenlabError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
     cyclegan = _translates(source)
     default_reference = False
-    if ("fid" in metrics or "kid" in metrics) and p.reference is None and not cyclegan:
+    compared = any(m in REFERENCE_METRICS for m in metrics)
+    if compared and p.reference is None and not cyclegan:
         if not (Path(source).expanduser() / "config.json").is_file():
-            raise GenlabError("FID and KID compare against real images; give --reference (a dataset name or an image folder)")
+            raise GenlabError(
+                "FID, KID, precision, recall, density and coverage compare against real images; give --reference "
+                "(a dataset name or an image folder)"
+            )
         p = dataclasses.replace(p, reference=training_reference(load_config(Path(source).expanduser() / "config.json")))
         default_reference = True  # a run is compared with the images it trained on
     ref_source = None
@@ -276,7 +282,7 @@ def evaluate(
         mean, std = inception_score_from_logits(ours.logits, splits=p.splits, seed=p.shuffle_seed)
         result.metrics.update(is_mean=mean, is_std=std)
         result.protocol.update(splits=p.splits, shuffle_seed=p.shuffle_seed)
-    if "fid" in metrics or "kid" in metrics:
+    if compared:
         if ref_source is None:
             ref_source = open_source(p.reference, n=p.reference_n, batch_size=batch_size, data_root=data_root, device=device)
         ref = features_of(ref_source, extractor, "reference features")
@@ -299,6 +305,14 @@ def evaluate(
             mean, std = kernel_inception_distance(ours.pool, ref.pool, subsets=p.kid_subsets, subset_size=size, seed=p.shuffle_seed)
             result.metrics.update(kid_mean=mean, kid_std=std)
             result.protocol.update(kid_subsets=p.kid_subsets, kid_subset_size=size, kid_seed=p.shuffle_seed)
+        if "precision" in metrics or "recall" in metrics:
+            precision, recall = precision_recall(ref.pool, ours.pool)
+            result.metrics.update({k: v for k, v in (("precision", precision), ("recall", recall)) if k in metrics})
+        if "density" in metrics or "coverage" in metrics:
+            density, coverage = density_coverage(ref.pool, ours.pool)
+            result.metrics.update({k: v for k, v in (("density", density), ("coverage", coverage)) if k in metrics})
+        if any(m in metrics for m in ("precision", "recall", "density", "coverage")):
+            result.protocol.update(prdc_neighbours={"precision_recall": PR_NEIGHBOURS, "density_coverage": DC_NEIGHBOURS})
         if images.n >= 2 and ref_source.n >= 2:
             flag_collapse(result, collapse_check(ours.pool, ref.pool))
     return result
