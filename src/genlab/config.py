@@ -98,7 +98,7 @@ class RunOptions:
     checkpoint_every: int = setting(10, "epochs between kept checkpoints (latest.pt is written every epoch)", AT_LEAST_ONE)
     sample_every: int = setting(1, "epochs between sample grids", AT_LEAST_ONE)
     grid_size: int = setting(64, "images in each sample grid", AT_LEAST_ONE)
-    smooth_window: int = setting(50, "moving-average window of the learning curves, in steps", AT_LEAST_ONE)
+    smooth_window: int = setting(50, "moving-average window of the curves, in steps", AT_LEAST_ONE)
     curves_every: float = setting(30.0, "seconds between redrawn curves (0: every epoch; the last always)", NOT_NEGATIVE)
     # the NaN check still names the first bad step exactly
     log_every: int = setting(50, "steps read back from the device together (history, progress, NaN check)", AT_LEAST_ONE)
@@ -187,9 +187,11 @@ class DCGANConfig:
     # optimisation
     optimizer: OptimizerName = setting("adam", "optimiser of both networks")
     lr: float = setting(2e-4, "learning rate", POSITIVE)
+    lr_g: float = setting(0.0, "generator's learning rate, 0: --lr", NOT_NEGATIVE)  # two time-scales (TTUR)
+    lr_d: float = setting(0.0, "discriminator's rate, 0: --lr", NOT_NEGATIVE)
     beta1: float = setting(0.5, "Adam's beta1", BELOW_ONE)
     beta2: float = setting(0.999, "Adam's beta2", BELOW_ONE)
-    batch_size: int = setting(64, "images per step (per process under torchrun)", AT_LEAST_ONE)
+    batch_size: int = setting(64, "images per step (per process)", AT_LEAST_ONE)
     # what every run has
     run: RunOptions = field(default_factory=lambda: RunOptions(preset="paper"))
     input: InputOptions = field(default_factory=lambda: InputOptions(data="cifar10"))
@@ -283,6 +285,8 @@ class CycleGANConfig:
     init: InitName = setting("normal", "weight initialisation (normal: N(0, 0.02); pytorch: each layer's default)")
     # optimisation
     lr: float = setting(2e-4, "learning rate", POSITIVE)
+    lr_g: float = setting(0.0, "generator's learning rate, 0: --lr", NOT_NEGATIVE)  # two time-scales (TTUR)
+    lr_d: float = setting(0.0, "discriminator's rate, 0: --lr", NOT_NEGATIVE)
     beta1: float = setting(0.5, "Adam's beta1", BELOW_ONE)
     beta2: float = setting(0.999, "Adam's beta2", BELOW_ONE)
     batch_size: int = setting(1, "images per step (per process under torchrun)", AT_LEAST_ONE)
@@ -489,6 +493,11 @@ def _bytes(n: float) -> str:
     return f"{n:,.3g} TB"
 
 
+def learning_rates(cfg: Config) -> tuple[float, float]:
+    """(generator's, discriminator's) learning rate: ``lr_g`` / ``lr_d`` when set (two time-scales), else ``lr``."""
+    return (getattr(cfg, "lr_g", 0.0) or cfg.lr, getattr(cfg, "lr_d", 0.0) or cfg.lr)
+
+
 def check_seed(seed: int) -> None:
     if not 0 <= seed <= MAX_SEED:
         raise GenlabError(f"seed must be between 0 and 2**63 - 1 (got {seed})")
@@ -567,7 +576,7 @@ def sweep_configs(build: Callable[[dict[str, Any]], Config], losses: list[str], 
 # What --resume may change: how long, how fast and where a run trains, and how it is watched. Every other
 # setting defines the run (model, loss, data, batches, seed) and is refused on --resume when it differs.
 RESUMABLE = frozenset(
-    {"epochs", "device", "lr", "decay_epochs", "checkpoint_every", "sample_every", "grid_size", "smooth_window", "curves_every",
+    {"epochs", "device", "lr", "lr_g", "lr_d", "decay_epochs", "checkpoint_every", "sample_every", "grid_size", "smooth_window", "curves_every",
      "log_every", "tensorboard",
      "workers", "data_root"}
     | {f.name for f in fields(SpeedOptions)}

@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from genlab.config import Config, CycleGANConfig, VAEConfig, data_label, family_of, field_help, flatten
+from genlab.config import Config, CycleGANConfig, VAEConfig, data_label, family_of, field_help, flatten, learning_rates
 from genlab.data.builtin import DRAWN_PAIRS, DRAWN_SETS
 from genlab.errors import GenlabWarning
 from genlab.files import write_text
@@ -254,18 +254,26 @@ def preprocessing(cfg: Config) -> list[str]:
     return resolve_ref(family_for(cfg).preprocessing or generic_preprocessing)(cfg)
 
 
+def _rates(cfg: Config) -> str:
+    """``Learning rate 0.0002``, or the two of a two-time-scale run."""
+    lr_g, lr_d = learning_rates(cfg)
+    if lr_g == lr_d:
+        return f"Learning rate {lr_g:g}"
+    return f"Learning rates {lr_g:g} for the generator and {lr_d:g} for the discriminator (two time-scales)"
+
+
 def constant_schedule(cfg: Config) -> str:
     optimiser = getattr(cfg, "optimizer", "adam")
     betas = f", betas {cfg.beta1:g}, {cfg.beta2:g}" if optimiser == "adam" and hasattr(cfg, "beta1") else ""
-    return f"Learning rate {cfg.lr:g}, constant ({optimiser}{betas})."
+    return f"{_rates(cfg)}, constant ({optimiser}{betas})."
 
 
 def cyclegan_schedule(cfg: CycleGANConfig) -> str:
     constant = max(cfg.run.epochs - cfg.decay_epochs, 0)
     if not cfg.decay_epochs:
-        return f"Learning rate {cfg.lr:g}, constant for all {cfg.run.epochs} epochs."
+        return f"{_rates(cfg)}, constant for all {cfg.run.epochs} epochs."
     return (
-        f"Learning rate {cfg.lr:g} for the first {constant} epochs, then decayed linearly to 0 over the last "
+        f"{_rates(cfg)} for the first {constant} epochs, then decayed linearly to 0 over the last "
         f"{cfg.decay_epochs} (Adam, betas {cfg.beta1:g}, {cfg.beta2:g})."
     )
 

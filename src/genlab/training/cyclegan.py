@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from genlab.config import CycleGANConfig, CycleLoss
+from genlab.config import CycleGANConfig, CycleLoss, learning_rates
 from genlab.data.transforms import to_model_range
 from genlab.data.unpaired import Domains
 from genlab.losses.adversarial import bce_target_loss, least_squares_target_loss
@@ -50,9 +50,10 @@ class CycleGANTrainer:
         self.model = model or CycleGAN(cfg)
         self.gen_a2b, self.gen_b2a, self.disc_a, self.disc_b = self.model.networks.values()
         prepare_models(self.models, cfg)
-        adam = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **optimizer_options(cfg))
-        self.opt_g = torch.optim.Adam(itertools.chain(self.gen_a2b.parameters(), self.gen_b2a.parameters()), **adam)
-        self.opt_d = torch.optim.Adam(itertools.chain(self.disc_a.parameters(), self.disc_b.parameters()), **adam)
+        adam = dict(betas=(cfg.beta1, cfg.beta2), **optimizer_options(cfg))
+        lr_g, lr_d = learning_rates(cfg)
+        self.opt_g = torch.optim.Adam(itertools.chain(self.gen_a2b.parameters(), self.gen_b2a.parameters()), lr=lr_g, **adam)
+        self.opt_d = torch.optim.Adam(itertools.chain(self.disc_a.parameters(), self.disc_b.parameters()), lr=lr_d, **adam)
         decay = lambda e: linear_decay_factor(e, epochs=cfg.run.epochs, decay_epochs=cfg.decay_epochs)  # noqa: E731
         self.schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, decay) for opt in (self.opt_g, self.opt_d)]
         self.pool_a = ImagePool(cfg.pool_size, seed=rank_seed(cfg.run.seed + 11))
@@ -142,10 +143,11 @@ class CycleGANTrainer:
         self.opt_d.load_state_dict(state["optimizers"]["discriminators"])
         self.schedulers[0].load_state_dict(state["schedulers"]["generators"])
         self.schedulers[1].load_state_dict(state["schedulers"]["discriminators"])
-        for scheduler in self.schedulers:  # the config's rate wins (resume --lr), at the schedule's current factor
-            scheduler.base_lrs = [self.cfg.lr] * len(scheduler.base_lrs)
+        # the config's rates win (resume --lr, --lr-g, --lr-d), at the schedule's current factor
+        for scheduler, lr in zip(self.schedulers, learning_rates(self.cfg)):
+            scheduler.base_lrs = [lr] * len(scheduler.base_lrs)
             factor = scheduler.lr_lambdas[0](scheduler.last_epoch)
             for group in scheduler.optimizer.param_groups:
-                group["lr"] = self.cfg.lr * factor
+                group["lr"] = lr * factor
         self.pool_a.load_state_dict(state["pools"]["a"], self.device)
         self.pool_b.load_state_dict(state["pools"]["b"], self.device)

@@ -18,7 +18,7 @@ import warnings
 import torch
 from torch import Tensor, nn
 
-from genlab.config import DCGANConfig, OptimizerName
+from genlab.config import DCGANConfig, OptimizerName, learning_rates
 from genlab.errors import GenlabWarning
 from genlab.data.transforms import to_model_range
 from genlab.losses.adversarial import clip_weights_, get_loss, gradient_penalty
@@ -33,19 +33,22 @@ from genlab.run_dir import History, RunDir
 from genlab.training.runtime import autocast, memory_format, optimizer_options, prepare_models, rank_seed
 
 
-OPTIMIZERS: dict[OptimizerName, Callable[[Any, DCGANConfig], torch.optim.Optimizer]] = {
-    "adam": lambda params, cfg: torch.optim.Adam(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), **optimizer_options(cfg)),
-    "rmsprop": lambda params, cfg: torch.optim.RMSprop(params, lr=cfg.lr),  # WGAN's (Arjovsky et al. 2017)
+OPTIMIZERS: dict[OptimizerName, Callable[[Any, DCGANConfig, float], torch.optim.Optimizer]] = {
+    "adam": lambda params, cfg, lr: torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), **optimizer_options(cfg)),
+    "rmsprop": lambda params, cfg, lr: torch.optim.RMSprop(params, lr=lr),  # WGAN's (Arjovsky et al. 2017)
 }
 
 
-def make_optimizer(params, cfg: DCGANConfig) -> torch.optim.Optimizer:
-    return choose(OPTIMIZERS, cfg.optimizer, "optimizer")(params, cfg)
+def make_optimizers(gen_params, disc_params, cfg: DCGANConfig) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    """The generator's and the critic's optimisers, each at its own rate (``lr``, or ``lr_g`` / ``lr_d``)."""
+    make = choose(OPTIMIZERS, cfg.optimizer, "optimizer")
+    lr_g, lr_d = learning_rates(cfg)
+    return make(gen_params, cfg, lr_g), make(disc_params, cfg, lr_d)
 
 
-def set_lr(optimizers: Iterable[torch.optim.Optimizer], lr: float) -> None:
-    """The config's rate wins over a checkpoint's (resume --lr); DCGAN's rate is constant."""
-    for optimizer in optimizers:
+def set_lr(opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, cfg: DCGANConfig) -> None:
+    """The config's rates win over a checkpoint's (resume --lr, --lr-g, --lr-d); DCGAN's rates are constant."""
+    for optimizer, lr in zip((opt_g, opt_d), learning_rates(cfg)):
         for group in optimizer.param_groups:
             group["lr"] = lr
 
@@ -120,8 +123,7 @@ class DCGANTrainer:
         self.gen, self.disc = self.model.gen, self.model.disc
         prepare_models(self.models, cfg)
         self.loss = get_loss(cfg.loss)
-        self.opt_g = make_optimizer(self.gen.parameters(), cfg)
-        self.opt_d = make_optimizer(self.disc.parameters(), cfg)
+        self.opt_g, self.opt_d = make_optimizers(self.gen.parameters(), self.disc.parameters(), cfg)
         self.disc_params = list(self.disc.parameters())
         self.noise = torch.Generator(self.device).manual_seed(rank_seed(cfg.run.seed + 1))
         # one fixed z batch: its first grid_size images make the grids, all of them the collapse check
@@ -203,5 +205,5 @@ class DCGANTrainer:
         load_weights(self.model, state["models"])
         self.opt_g.load_state_dict(state["optimizers"]["generator"])
         self.opt_d.load_state_dict(state["optimizers"]["discriminator"])
-        set_lr((self.opt_g, self.opt_d), self.cfg.lr)
+        set_lr(self.opt_g, self.opt_d, self.cfg)
         self.noise.set_state(state["noise_rng"])

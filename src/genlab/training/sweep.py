@@ -38,7 +38,7 @@ from genlab.reporting.architecture import save_architecture
 from genlab.reporting.tensorboard import require_tensorboard
 from genlab.run_dir import History, RunDir
 from genlab.training.collapse import fixed_real_batch
-from genlab.training.dcgan import DCGANTrainer, dcgan_update, make_optimizer, set_lr
+from genlab.training.dcgan import DCGANTrainer, dcgan_update, make_optimizers, set_lr
 from genlab.training.evaluation import TrainingEvaluator
 from genlab.training.loop import RunState, fit, running
 from genlab.training.run import check_epochs_left, resumed_config
@@ -118,8 +118,7 @@ class LossGroup:
         self.device = members[0].device
         self.gen = _Stacked([m.gen for m in members])
         self.disc = _Stacked([m.disc for m in members])
-        self.opt_g = make_optimizer(self.gen.params.values(), cfg)
-        self.opt_d = make_optimizer(self.disc.params.values(), cfg)
+        self.opt_g, self.opt_d = make_optimizers(self.gen.params.values(), self.disc.params.values(), cfg)
         self._d_loss = vmap(self.loss.discriminator_loss)
         self._g_loss = vmap(self.loss.generator_loss)
 
@@ -127,7 +126,7 @@ class LossGroup:
         """The stacked optimisers from the members' own (after the members were loaded from checkpoints)."""
         self.opt_g.load_state_dict(_stack_optimizer([m.opt_g.state_dict() for m in self.members]))
         self.opt_d.load_state_dict(_stack_optimizer([m.opt_d.state_dict() for m in self.members]))
-        set_lr((self.opt_g, self.opt_d), self.cfg.lr)
+        set_lr(self.opt_g, self.opt_d, self.cfg)
 
     def member_state(self, k: int) -> dict[str, Any]:
         """Member k's checkpoint, as its own trainer would write it."""
