@@ -61,5 +61,15 @@ def test_evaluate_reports_them_against_a_reference(tmp_path, capsys):
     # held-out real digits against training digits: the real-against-real ceiling, high on all four
     assert metrics["precision"] > 0.7 and metrics["recall"] > 0.7 and metrics["coverage"] > 0.7 and 0.7 < metrics["density"] < 1.5
     assert result["protocol"]["prdc_neighbours"] == {"precision_recall": 3, "density_coverage": 5}
+    run = tmp_path / "run"
+    assert main(["train", "dcgan", "--preset", "smoke", "--data", "builtin", "--limit", "64", "--batch-size", "16", "--width", "8",
+                 "--z-dim", "8", "--image-size", "16", "--epochs", "1", "--device", "cpu", "--out", str(run)]) == 0
+    assert main(["evaluate", str(run), "--network", "builtin", "--metrics", "is,precision,recall,density,coverage", "--n", "64",
+                 "--splits", "1"]) == 0  # against the run's own training digits, by default
+    saved = json.loads((run / "evaluation-builtin.json").read_text())
+    assert saved["protocol"]["reference"] == "builtin" and 0 <= saved["metrics"]["recall"] <= 1
+    assert main(["report", str(run), "--html"]) == 0
+    page = (run / "report.md").read_text()
+    assert f"precision {saved['metrics']['precision']:.3f}; recall {saved['metrics']['recall']:.3f}" in page
     assert main(["evaluate", "builtin-test", "--network", "builtin", "--metrics", "recall"]) == 2
     assert "give --reference" in capsys.readouterr().err

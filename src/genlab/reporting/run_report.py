@@ -337,6 +337,7 @@ def _evaluation_rows(summary: RunSummary) -> list[list[str]]:
             scores.append(f"FID {m['fid']:.3f}")
         if "kid_mean" in m:
             scores.append(f"KID {m['kid_mean']:.4g} ± {m.get('kid_std', 0.0):.2g}")
+        scores += [f"{name} {m[name]:.3f}" for name in ("precision", "recall", "density", "coverage") if name in m]
         protocol = ", ".join(f"{k} {p[k]}" for k in ("network", "n", "splits", "checkpoint", "reference") if k in p)
         rows.append([name, "; ".join(scores), protocol])
     return rows
