@@ -87,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0, help="seed of the sampled latents (default 0)")
     sample.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
 
+    walk = commands.add_parser("interpolate", help="latent walks of a DCGAN or VAE: rows of spherical interpolations")
+    walk.add_argument("run_dir", metavar="RUN_DIR", help="a DCGAN or VAE run folder")
+    walk.add_argument("--out", required=True, help="a .png grid (one row per walk), or a .gif with --gif")
+    walk.add_argument("--steps", type=int, default=10, help="images per walk, both ends included (default 10)")
+    walk.add_argument("--rows", type=int, default=8, help="walks, each between two latents of its own (default 8)")
+    walk.add_argument("--seed", type=int, default=0, help="seed of the walks' end latents (default 0)")
+    walk.add_argument("--gif", action="store_true", help="an animated GIF of the walks, there and back")
+    walk.add_argument("--checkpoint", default="latest", help="latest, best, an epoch number, or a .pt path (default latest)")
+    walk.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+
     reconstruct = commands.add_parser("reconstruct", help="VAE: (ground truth | reconstruction) pairs for a folder of images")
     reconstruct.add_argument("run_dir", metavar="RUN_DIR", help="a VAE run folder")
     reconstruct.add_argument("--input", required=True, metavar="DIR", help="a folder of images")
@@ -269,6 +279,17 @@ def _sample(args: argparse.Namespace) -> None:
     print(f"genlab: wrote {path}")
 
 
+def _interpolate(args: argparse.Namespace) -> None:
+    from genlab.config import resolve_device
+    from genlab.sampling import interpolate
+
+    path = interpolate(
+        args.run_dir, args.out, steps=args.steps, rows=args.rows, seed=args.seed, gif=args.gif, checkpoint=args.checkpoint,
+        device=resolve_device(args.device),
+    )
+    print(f"genlab: wrote {path}")
+
+
 def _reconstruct(args: argparse.Namespace) -> None:
     from genlab.config import resolve_device
     from genlab.sampling import reconstruct
@@ -394,7 +415,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 # subcommand -> the function that runs it (each parses nothing more and calls one library function)
 COMMANDS = {
-    "train": _train, "sample": _sample, "reconstruct": _reconstruct, "evaluate": _evaluate, "report": _report, "runs": _runs,
+    "train": _train, "sample": _sample, "interpolate": _interpolate, "reconstruct": _reconstruct, "evaluate": _evaluate, "report": _report, "runs": _runs,
     "download": _download, "translate": _translate, "describe": _describe, "demo": _demo,
 }
 
