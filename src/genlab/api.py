@@ -17,7 +17,6 @@ Runs, evaluations and lists of runs show themselves in Jupyter.
 from __future__ import annotations
 
 import base64
-import html
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,10 +27,11 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from genlab.config import Config, build_config, flatten, replace, resolve, sweep_configs
+from genlab.config import Config, build_config, replace, resolve, sweep_configs
 from genlab.data.transforms import to_model_range, to_uint8
 from genlab.errors import GenlabError
 from genlab.families import Reconstructor, Sampler, Translator
+from genlab.reporting import html as h
 from genlab.reporting.compare import find_runs, table_rows
 from genlab.reporting.grids import grid_image
 from genlab.reporting.run_report import RunSummary, summarize
@@ -159,8 +159,7 @@ class Run:
 
     def last_grid(self) -> Path | None:
         """The newest grid of the run's first grid kind (its samples, translations or reconstructions), if any."""
-        grids = self._summary().last_grids()
-        return grids[0][1] if grids else None
+        return _last_grid(self._summary())
 
     def __repr__(self) -> str:
         return f"genlab.Run({str(self.path)!r})"
@@ -168,19 +167,24 @@ class Run:
     def _repr_html_(self) -> str:
         summary = self._summary()
         head = (
-            f"<b>{html.escape(summary.title)}</b> <code>{html.escape(str(self.path))}</code>: {summary.state}, "
+            f"<b>{h.escape(summary.title)}</b> <code>{h.escape(str(self.path))}</code>: {summary.state}, "
             f"{summary.epochs_done} of {summary.cfg.run.epochs} epochs, {summary.steps:,} steps"
         )
         losses = ", ".join(f"{k} {v:.4g}" for k, v in summary.last_losses.items())
         parts = [f"<p>{head}</p>"]
         if losses:
-            parts.append(f"<p>last: {html.escape(losses)}</p>")
+            parts.append(f"<p>last: {h.escape(losses)}</p>")
         if summary.best:
-            parts.append(f"<p>best: {html.escape(summary.best)}</p>")
-        grid = self.last_grid()
+            parts.append(f"<p>best: {h.escape(summary.best)}</p>")
+        grid = _last_grid(summary)
         if grid is not None:
             parts.append(_inline_png(grid))
         return "<div>" + "".join(parts) + "</div>"
+
+
+def _last_grid(summary: RunSummary) -> Path | None:
+    grids = summary.last_grids()
+    return grids[0][1] if grids else None
 
 
 def _inline_png(path: Path, height: int = 200) -> str:
@@ -196,18 +200,16 @@ class RunList(list[Run]):
         rows = table_rows(summaries, Path(os.path.commonpath([str(r.path) for r in self])) if self else Path("."))
         if not rows:
             return "<p>no genlab runs</p>"
-        head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row.values()) + "</tr>" for row in rows)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return h.table(list(rows[0]), [list(row.values()) for row in rows])
 
 
 def _evaluation_html(self: Evaluation) -> str:
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.6g}</td></tr>" for k, v in self.metrics.items())
-    network = html.escape(str(self.protocol.get("network", "")))
-    warnings = "".join(f"<p>warning: {html.escape(w)}</p>" for w in self.warnings)
+    network = h.escape(str(self.protocol.get("network", "")))
+    warnings = "".join(f"<p>warning: {h.escape(w)}</p>" for w in self.warnings)
     return (
-        f"<div><p><b>{html.escape(self.source)}</b> ({network} network, {self.protocol.get('n', '?')} images)</p>"
-        f"<table>{rows}</table>{warnings}</div>"
+        f"<div><p><b>{h.escape(self.source)}</b> ({network} network, {self.protocol.get('n', '?')} images)</p>"
+        + h.table(["metric", "value"], [[k, f"{v:.6g}"] for k, v in self.metrics.items()], numeric=(1,))
+        + f"{warnings}</div>"
     )
 
 
@@ -307,7 +309,3 @@ def grid(images: Tensor, *, nrow: int | None = None) -> Image.Image:
     """Images (uint8, or float in [-1, 1]; (N, 3, H, W)) as one PIL image, tiles under 32 px drawn enlarged."""
     return grid_image(images if images.dtype != torch.uint8 else to_model_range(images), nrow=nrow)
 
-
-def settings_of(run: Run) -> dict[str, Any]:
-    """A run's settings by their flat names (what ``train(**settings)`` takes)."""
-    return flatten(run.config)

@@ -190,7 +190,7 @@ def _state(run: RunDir, cfg: Config, done: int, diverged: dict | None) -> str:
 
 def _source_in_words(cfg: Config) -> str:
     data, size = cfg.input.data, cfg.image_size
-    if getattr(cfg, "domain_a", "") or getattr(cfg, "domain_b", ""):
+    if data_label(cfg) != data:  # a CycleGAN's two domain folders
         return "two image folders"
     if data == "builtin":
         return f"the built-in handwritten digits (8x8 scans), resized once to {size}x{size} (bilinear, antialiased)"

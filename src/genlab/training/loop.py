@@ -228,26 +228,24 @@ def running(states: list[RunState], *, write_configs: bool = False) -> Iterator[
     """Every run's lock held (rank 0), its TensorBoard log open; with ``write_configs`` (a resume) each config.json
     is written only once every lock is held, so a refused resume changes no file. Pages of runs that stop early
     (an interrupt, a kill signal turned exception, a failure) stop saying "running"."""
+    writing = [state for state in states if state.main]  # rank 0 writes the run folders
     training = False
     try:
         with contextlib.ExitStack() as stack:
-            for state in states:
-                if not state.main:
-                    continue
+            for state in writing:
                 stack.enter_context(training_lock(state.run))
-            for state in states:
-                if state.main and write_configs:
+            for state in writing:
+                if write_configs:
                     save_config(state.cfg, state.run.config_path)
                     state.run.diverged_path.unlink(missing_ok=True)  # training goes on from the last good checkpoint
-                if state.main and state.cfg.run.tensorboard:
+                if state.cfg.run.tensorboard:
                     state.board = TensorBoardLog(state.run, logged_rows=len(state.history.rows))
                     stack.callback(state.board.close)
             training = True
             yield
     except BaseException:
-        for state in states if training else ():
-            if state.main:
-                mark_stopped(state.run)
+        for state in writing if training else ():
+            mark_stopped(state.run)
         raise
 
 

@@ -179,10 +179,11 @@ class StackedRuns:
     """The stepper of a sweep: each epoch, every loss's stacked model takes its own steps (the losses may differ in
     batch size and so in steps per epoch), each member on its own batches."""
 
-    def __init__(self, states: list[RunState], groups: dict[str, LossGroup], batches: list[EpochBatches]) -> None:
-        self.states, self.groups = states, groups
-        self.members = {loss: [i for i, state in enumerate(states) if state.cfg.loss == loss] for loss in groups}
-        self.batches = batches
+    def __init__(
+        self, states: list[RunState], groups: dict[str, LossGroup], members: dict[str, list[int]], batches: list[EpochBatches],
+    ) -> None:
+        """``members``: loss -> the indices of its runs in ``states`` (and ``batches``), in its group's order."""
+        self.states, self.groups, self.members, self.batches = states, groups, members, batches
 
     def units(self, epoch: int) -> Iterator[tuple[str, list[Tensor]]]:
         for loss, indices in self.members.items():
@@ -212,14 +213,12 @@ SHARED = ("data", "data_root", "limit", "image_size", "epochs", "device")
 
 def _check_same_shape(configs: list[DCGANConfig]) -> None:
     first = config_to_dict(configs[0])
-    for cfg in configs[1:]:
+    by_loss: dict[str, dict[str, Any]] = {}
+    for cfg in configs:
         values = config_to_dict(cfg)
         differing = sorted(k for k in SHARED if values[k] != first[k])
         if differing:
             raise GenlabError(f"the runs of a sweep share {', '.join(SHARED)}; they differ in {', '.join(differing)}")
-    by_loss: dict[str, dict[str, Any]] = {}
-    for cfg in configs:
-        values = config_to_dict(cfg)
         same = by_loss.setdefault(cfg.loss, values)
         differing = sorted(k for k, v in values.items() if v != same[k] and k != "seed")
         if differing:
@@ -294,6 +293,7 @@ def resume_sweep(out: str | Path, overrides: dict[str, Any] | None = None, *, qu
             + "; ".join(f"genlab train --resume {out / k} --epochs {max(epochs.values())}" for k, v in epochs.items() if v == behind)
         )
     configs = [resumed_config(run, overrides, write=False) for run in runs]
+    _check_same_shape(configs)
     epoch = checkpoints[0]["epoch"]
     check_epochs_left(out, epoch, configs[0])
     images, _ = image_data(configs[0])
@@ -319,7 +319,6 @@ def _fit(
 ) -> None:
     """Train the members from ``start_epoch`` in the one loop; a resumed sweep's config files are written only once
     every member's lock is held (a refused resume changes no file)."""
-    _check_same_shape(configs)
     base = configs[0]
     indices: dict[str, list[int]] = {}
     for i, cfg in enumerate(configs):
@@ -342,7 +341,7 @@ def _fit(
             )
     batches = [EpochBatches(images, cfg.batch_size, seed=cfg.run.seed, workers=cfg.input.workers, device=device) for cfg in configs]
     with running(states, write_configs=resumed):
-        fit(StackedRuns(states, groups, batches), start_epoch=start_epoch, epochs=base.run.epochs,
+        fit(StackedRuns(states, groups, indices, batches), start_epoch=start_epoch, epochs=base.run.epochs,
             async_writes=bool(base.speed.async_writes), desc="sweep epoch")
 
 
