@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("source", metavar="SOURCE", help="a run folder, an image folder, or builtin, builtin-test, cifar10-train, cifar10-test")
     evaluate.add_argument("--metrics", default="is", help="comma-separated: is, fid, kid, precision, recall, density, coverage (default is)")
     evaluate.add_argument("--protocol", default="paper", help="paper (tf-inception, 50,000 images, 10 splits) or assignment (torchvision, 1,000, 1 split); default paper")
-    evaluate.add_argument("--network", help="tf-inception (papers), torchvision (the assignment's), builtin (offline); default: the protocol's")
+    evaluate.add_argument("--network", help="tf-inception (papers), torchvision (the assignment's), builtin (offline), dinov2 (FD_DINOv2), clip; default: the protocol's")
     evaluate.add_argument("--weights", help="a local weights file for the network")
     evaluate.add_argument("--n", type=int, help="images to score (generated for a run); default: the protocol's")
     evaluate.add_argument("--splits", type=int, help="default: the protocol's")
@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default=None, help="the text file (default inception_score.txt); with --assignment the hand-in folder")
     report.add_argument("--assignment", action="store_true", help="the assignment's hand-in layout and scoring protocol")
     report.add_argument("--protocol", default=None, help="paper or assignment (default: assignment with --assignment, else paper)")
-    report.add_argument("--network", help="tf-inception, torchvision or builtin (default: the protocol's)")
+    report.add_argument("--network", help="tf-inception, torchvision, builtin, dinov2 or clip (default: the protocol's)")
     report.add_argument("--weights", help="a local weights file for the network (default: the published weights)")
     report.add_argument("--n", type=int, help="images generated per run (default: the protocol's)")
     report.add_argument("--splits", type=int, help="IS splits (default: the protocol's)")
@@ -384,7 +384,7 @@ def _download(args: argparse.Namespace) -> None:
         raise GenlabError(
             f"unknown download {' '.join(args.what)!r}; use cifar10, a CycleGAN dataset ({', '.join(CYCLEGAN_DATASETS)}), "
             f"a drawn pair written as image folders ({', '.join(DRAWN_PAIRS)}), "
-            "or 'weights NAME' with NAME one of ['tf-inception', 'torchvision']"
+            "f"or 'weights NAME' with NAME one of {sorted(WEIGHTS)}"
         )
 
 

@@ -48,7 +48,7 @@ CriticNorm = Literal["batch", "layer", "none"]
 InitName = Literal["normal", "pytorch"]
 OptimizerName = Literal["adam", "rmsprop"]
 Likelihood = Literal["bernoulli", "gaussian"]
-NetworkName = Literal["builtin", "tf-inception", "torchvision"]
+NetworkName = Literal["builtin", "tf-inception", "torchvision", "dinov2", "clip"]
 CycleLoss = Literal["lsgan", "gan"]
 Preprocess = Literal["resize_crop", "resize", "none"]
 
@@ -72,6 +72,19 @@ BELOW_ONE = Rule("must be in [0, 1)", lambda v: 0 <= v < 1)
 FRACTION = Rule("must be between 0 and 1", lambda v: 0 <= v <= 1)
 POWER_OF_TWO = Rule("must be a power of two, at least 8", lambda v: stages_to(v) is not None)
 CROP = Rule("must be a multiple of 4, at least 32", lambda v: v >= 32 and v % 4 == 0)  # CycleGAN: two stride-2 layers
+# the scores a run can take during training; KID is always among them (best.pt is kept at the lowest)
+EVAL_METRICS = ("is", "kid", "fid", "precision", "recall", "density", "coverage")
+FEATURES_ONLY: tuple[NetworkName, ...] = ("dinov2", "clip")  # networks without class logits: no IS
+
+
+def metric_list(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+METRIC_LIST = Rule(
+    f"must be a comma-separated list of {', '.join(EVAL_METRICS)} that includes kid (best.pt is kept at the lowest KID)",
+    lambda v: "kid" in metric_list(v) and set(metric_list(v)) <= set(EVAL_METRICS),
+)
 
 
 def setting(default: Any, help: str, rule: Rule | None = None) -> Any:
@@ -152,6 +165,7 @@ class ScoreOptions:
     eval_every: int = setting(0, "epochs between IS/KID scores during training (0: off); keeps best.pt", NOT_NEGATIVE)
     eval_network: NetworkName = setting("builtin", "network of the scores during training")
     eval_n: int = setting(1000, "images scored at each evaluation", AT_LEAST_ONE)
+    eval_metrics: str = setting("is,kid", "scores of each evaluation: kid and any of is, fid, precision, recall, density, coverage", METRIC_LIST)
     # real images for KID; auto: the training data (CycleGAN: the real test set of A)
     eval_reference: str = setting("auto", "real images for KID (auto: the training data)")
 
@@ -167,9 +181,9 @@ class DCGANConfig:
 
     # objective
     loss: LossName = setting("gan", "adversarial loss")
-    n_critic: int = setting(1, "critic (discriminator) steps per generator step", AT_LEAST_ONE)
+    n_critic: int = setting(1, "critic steps per generator step", AT_LEAST_ONE)
     clip_value: float = setting(0.01, "wgan: critic weights are clipped to [-c, c] after every critic step", POSITIVE)
-    gp_weight: float = setting(10.0, "wgan-gp: lambda, the gradient penalty's weight", NOT_NEGATIVE)
+    gp_weight: float = setting(10.0, "wgan-gp: the gradient penalty's weight", NOT_NEGATIVE)
     # networks
     image_size: int = setting(
         32,
@@ -182,7 +196,7 @@ class DCGANConfig:
     gen_last_norm: bool = setting(True, "BatchNorm before the generator's Tanh (the spec's table has it)")
     disc_last_bias: bool = setting(True, "a bias on the discriminator's last convolution")
     gen_last_bias: bool = setting(True, "a bias on the generator's last convolution when no BatchNorm follows it")
-    init: InitName = setting("normal", "weight initialisation (normal: N(0, 0.02); pytorch: each layer's default)")
+    init: InitName = setting("normal", "initialisation (normal: N(0, 0.02); pytorch: layers' own)")
     sync_bn: bool = setting(False, "torchrun on GPUs: BatchNorm statistics over the global batch")
     # optimisation
     optimizer: OptimizerName = setting("adam", "optimiser of both networks")
@@ -518,6 +532,11 @@ def validate(cfg: Config) -> None:
     if "decay_epochs" in values and not 0 <= values["decay_epochs"] <= values["epochs"]:
         raise GenlabError(f"decay_epochs must be between 0 and epochs ({values['epochs']}); got {values['decay_epochs']}")
     check_seed(values["seed"])
+    if values["eval_network"] in FEATURES_ONLY and "is" in metric_list(values["eval_metrics"]):
+        raise GenlabError(
+            f"IS needs a classifier's logits; eval_network {values['eval_network']} gives features only: "
+            "leave is out of --eval-metrics or choose another --eval-network"
+        )
     size = values.get("image_size", 0)
     if size > MAX_IMAGE_SIZE:
         first_layer = values["batch_size"] * values.get("width", 64) * (size // 2) ** 2 * 4  # float32 activations of one batch

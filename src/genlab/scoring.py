@@ -34,7 +34,7 @@ from genlab.families.cyclegan import check_direction
 from genlab.family import family_for, resolve_ref
 from genlab.metrics.diversity import Collapse, collapse_check
 from genlab.metrics.feature_cache import cached_features
-from genlab.metrics.feature_extractors import FeatureExtractor, Features, make_extractor
+from genlab.metrics.feature_extractors import FEATURE_EXTRACTORS, FeatureExtractor, Features, make_extractor
 from genlab.metrics.fid import feature_statistics, fid_from_stats
 from genlab.metrics.inception_score import inception_score_from_logits
 from genlab.metrics.kid import kernel_inception_distance
@@ -44,6 +44,7 @@ from genlab.sampling import generate
 
 METRICS = ("is", "fid", "kid", "precision", "recall", "density", "coverage")
 REFERENCE_METRICS = ("fid", "kid", "precision", "recall", "density", "coverage")  # compared with real images
+PRDC = ("precision", "recall", "density", "coverage")
 
 @dataclass(frozen=True)
 class Protocol:
@@ -242,6 +243,11 @@ def evaluate(
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
         raise GenlabError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
+    if "is" in metrics and getattr(FEATURE_EXTRACTORS.get(p.network), "classes", 1) == 0:
+        raise GenlabError(
+            f"IS needs a classifier's logits; {p.network} gives features only (use it for "
+            f"{', '.join(REFERENCE_METRICS)}, and tf-inception, torchvision or builtin for IS)"
+        )
     cyclegan = _translates(source)
     default_reference = False
     compared = any(m in REFERENCE_METRICS for m in metrics)
@@ -289,33 +295,43 @@ def evaluate(
         result.protocol.update(reference=ref_source.description, reference_n=ref_source.n)
         if default_reference:
             result.protocol["reference_is"] = "the run's training data (the default; --reference chooses another)"
-        if "fid" in metrics:
-            if min(images.n, ref_source.n) < 2:
-                raise GenlabError("FID needs at least 2 images on each side")
-            result.metrics["fid"] = fid_from_stats(feature_statistics(ours.pool), feature_statistics(ref.pool))
-            if min(images.n, ref_source.n) < FID_MIN_IMAGES:
-                result.warnings.append(
-                    f"FID on fewer than {FID_MIN_IMAGES:,} images ({min(images.n, ref_source.n):,}) is biased upward "
-                    "and not comparable with published numbers; compare KID instead"
-                )
+        if "fid" in metrics and min(images.n, ref_source.n) < 2:
+            raise GenlabError("FID needs at least 2 images on each side")
+        if "fid" in metrics and min(images.n, ref_source.n) < FID_MIN_IMAGES:
+            result.warnings.append(
+                f"FID on fewer than {FID_MIN_IMAGES:,} images ({min(images.n, ref_source.n):,}) is biased upward "
+                "and not comparable with published numbers; compare KID instead"
+            )
+        size = min(p.kid_subset_size, images.n, ref_source.n)
         if "kid" in metrics:
-            size = min(p.kid_subset_size, images.n, ref_source.n)
             if size < p.kid_subset_size:
                 result.warnings.append(f"KID subset size lowered from {p.kid_subset_size} to {size} (the images available)")
-            mean, std = kernel_inception_distance(ours.pool, ref.pool, subsets=p.kid_subsets, subset_size=size, seed=p.shuffle_seed)
-            result.metrics.update(kid_mean=mean, kid_std=std)
             result.protocol.update(kid_subsets=p.kid_subsets, kid_subset_size=size, kid_seed=p.shuffle_seed)
-        if "precision" in metrics or "recall" in metrics:
-            precision, recall = precision_recall(ref.pool, ours.pool)
-            result.metrics.update({k: v for k, v in (("precision", precision), ("recall", recall)) if k in metrics})
-        if "density" in metrics or "coverage" in metrics:
-            density, coverage = density_coverage(ref.pool, ours.pool)
-            result.metrics.update({k: v for k, v in (("density", density), ("coverage", coverage)) if k in metrics})
-        if any(m in metrics for m in ("precision", "recall", "density", "coverage")):
+        result.metrics.update(compared_with_real(ours.pool, ref.pool, metrics, kid_subsets=p.kid_subsets, kid_subset_size=size, seed=p.shuffle_seed))
+        if any(m in metrics for m in PRDC):
             result.protocol.update(prdc_neighbours={"precision_recall": PR_NEIGHBOURS, "density_coverage": DC_NEIGHBOURS})
         if images.n >= 2 and ref_source.n >= 2:
             flag_collapse(result, collapse_check(ours.pool, ref.pool))
     return result
+
+
+def compared_with_real(
+    ours: Tensor, real: Tensor, metrics: Sequence[str], *, kid_subsets: int, kid_subset_size: int, seed: int
+) -> dict[str, float]:
+    """The asked-for metrics of ``ours`` against ``real`` pool features: fid, kid_mean/kid_std, precision, recall,
+    density, coverage (the columns of an evaluation JSON and of history.csv)."""
+    out: dict[str, float] = {}
+    if "fid" in metrics:
+        out["fid"] = fid_from_stats(feature_statistics(ours), feature_statistics(real))
+    if "kid" in metrics:
+        out["kid_mean"], out["kid_std"] = kernel_inception_distance(ours, real, subsets=kid_subsets, subset_size=kid_subset_size, seed=seed)
+    if "precision" in metrics or "recall" in metrics:
+        precision, recall = precision_recall(real, ours)
+        out.update({k: v for k, v in (("precision", precision), ("recall", recall)) if k in metrics})
+    if "density" in metrics or "coverage" in metrics:
+        density, coverage = density_coverage(real, ours)
+        out.update({k: v for k, v in (("density", density), ("coverage", coverage)) if k in metrics})
+    return out
 
 
 def flag_collapse(result: Evaluation, check: Collapse) -> None:

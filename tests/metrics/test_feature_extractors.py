@@ -86,8 +86,8 @@ def test_bad_weights_files(tmp_path):
         make_extractor("torchvision", tmp_path / "missing.pth")
     with pytest.raises(GenlabError, match="is not a torchvision weights file"):
         make_extractor("torchvision", builtin_weights_path())
-    with pytest.raises(GenlabError, match="unknown network 'clip'"):
-        make_extractor("clip")
+    with pytest.raises(GenlabError, match="unknown network 'clop'"):
+        make_extractor("clop")
 
 
 def test_a_file_that_is_not_weights_is_one_line(tmp_path):

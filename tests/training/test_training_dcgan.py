@@ -141,6 +141,30 @@ def test_scores_during_training_keep_best_and_survive_resume(tiny_dcgan, tmp_pat
     assert load_checkpoint(run.latest)["best"] <= min(kids)
 
 
+def test_eval_metrics_during_training_equal_genlab_evaluate_on_the_same_checkpoint(tiny_dcgan, tmp_path, monkeypatch):
+    from genlab.scoring import evaluate, protocol
+
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "cache"))
+    metrics = "kid,fid,precision,recall,density,coverage"
+    run = train(tiny_dcgan(epochs=1, eval_every=1, eval_n=40, eval_metrics=metrics), tmp_path / "run", quiet=True)
+    with run.history_path.open() as f:
+        (scored,) = [r for r in csv.DictReader(f) if r["kid_mean"]]
+    assert scored.get("is_mean", "") == ""  # is was left out
+    again = evaluate(str(run.root), protocol("paper", network="builtin", n=40, splits=4), metrics=("fid", "precision", "recall", "density", "coverage"))
+    for name in ("fid", "precision", "recall", "density", "coverage"):
+        assert float(scored[name]) == pytest.approx(again.metrics[name], rel=1e-4, abs=1e-6), name
+
+
+def test_eval_metrics_are_checked_before_training(tiny_dcgan, tmp_path):
+    with pytest.raises(GenlabError, match="eval_metrics must be a comma-separated list of is, kid, fid, .* that includes kid"):
+        train(tiny_dcgan(eval_every=1, eval_metrics="is,fid"), tmp_path / "a", quiet=True)
+    with pytest.raises(GenlabError, match="eval_metrics must be .*got is,kid,ssim"):
+        train(tiny_dcgan(eval_every=1, eval_metrics="is,kid,ssim"), tmp_path / "b", quiet=True)
+    with pytest.raises(GenlabError, match="IS needs a classifier's logits; eval_network dinov2 gives features only"):
+        train(tiny_dcgan(eval_every=1, eval_network="dinov2"), tmp_path / "c", quiet=True)
+    assert not any((tmp_path / name).exists() for name in "abc")
+
+
 def test_falling_score_warns_of_collapse(tmp_path):
     from genlab.training.evaluation import TrainingEvaluator
     from genlab.run_dir import History

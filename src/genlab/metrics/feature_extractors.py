@@ -9,6 +9,13 @@ Registry (``--network``):
   ``logits_unbiased`` for IS and 2048-d pool features.
 - ``builtin``: genlab's small digit classifier (weights ship with genlab): 10-way
   logits and 64-d features at 32x32; works offline, for the built-in data.
+- ``dinov2``: DINOv2 ViT-L/14 (``genlab.metrics.dinov2``), 1024-d class-token features,
+  the network Stein et al. (2023) recommend for the Frechet distance; preprocessing as
+  torch-fidelity's ``dinov2-vit-l-14`` (TF-exact bilinear 224x224 from uint8, ImageNet
+  mean and std). Features only: no class logits, so no IS.
+- ``clip``: CLIP ViT-L/14's image tower, 768-d embeddings, built by torch-fidelity's
+  ``clip-vit-l-14`` extractor from the published archive's tensors (read as data) with
+  its preprocessing (TF-exact bilinear 224x224 from uint8, CLIP mean and std). No IS.
 
 Every extractor runs in eval mode under ``torch.inference_mode()``, takes uint8
 NCHW images (or float in [-1, 1]) and returns float32 (logits, features) on the CPU.
@@ -145,10 +152,71 @@ class BuiltinClassifier(FeatureExtractor):
         return Features(*self.model.forward_features(resize_bilinear(_as_model_range(images, self.device), 32)))
 
 
+def _tf_resized_and_normalised(images: Tensor, device: torch.device, size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> Tensor:
+    """torch-fidelity's preprocessing of its DINOv2 and CLIP extractors: uint8 -> TF-exact bilinear resize -> mean/std."""
+    from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
+
+    x = _as_uint8(images).to(device).float()
+    x = interpolate_bilinear_2d_like_tensorflow1x(x, size=(size, size), align_corners=False)
+    mean_t = torch.tensor([255 * m for m in mean], device=device).view(1, 3, 1, 1)
+    std_t = torch.tensor([255 * s for s in std], device=device).view(1, 3, 1, 1)
+    return (x - mean_t) / std_t
+
+
+class FeaturesOnly(FeatureExtractor):
+    """A network with features and no classes: IS is not defined on it."""
+
+    classes = 0
+
+    def embed(self, images: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, images: Tensor) -> Features:
+        pool = self.embed(images)
+        return Features(pool.new_zeros(len(pool), 0), pool)
+
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
+VIT_SIZE = 224
+
+
+class DinoV2Extractor(FeaturesOnly):
+    name = "dinov2"
+    resize = f"TF-exact bilinear {VIT_SIZE}x{VIT_SIZE} from uint8, ImageNet mean and std (torch-fidelity's dinov2-vit-l-14)"
+
+    def build(self, state: dict[str, Tensor]) -> nn.Module:
+        from genlab.metrics.dinov2 import DinoV2
+
+        model = DinoV2(state)
+        model.load_state_dict(state)
+        return model
+
+    def embed(self, images: Tensor) -> Tensor:
+        return self.model(_tf_resized_and_normalised(images, self.device, VIT_SIZE, IMAGENET_MEAN, IMAGENET_STD))
+
+
+class ClipExtractor(FeaturesOnly):
+    name = "clip"
+    resize = f"TF-exact bilinear to the model's size ({VIT_SIZE}x{VIT_SIZE} for ViT-L/14) from uint8, CLIP mean and std (torch-fidelity's clip-vit-l-14)"
+
+    def build(self, state: dict[str, Tensor]) -> nn.Module:
+        from torch_fidelity.feature_extractor_clip import build_model
+
+        image_tower = {k: v for k, v in state.items() if k.startswith("visual.") or k == "text_projection"}
+        return build_model(image_tower, torch.float32)
+
+    def embed(self, images: Tensor) -> Tensor:
+        size = self.model.visual.input_resolution
+        return self.model.visual(_tf_resized_and_normalised(images, self.device, size, CLIP_MEAN, CLIP_STD))
+
+
 FEATURE_EXTRACTORS: dict[NetworkName, Callable[..., FeatureExtractor]] = {
     "torchvision": TorchvisionInception,
     "tf-inception": TFInception,
     "builtin": BuiltinClassifier,
+    "dinov2": DinoV2Extractor,
+    "clip": ClipExtractor,
 }
 
 

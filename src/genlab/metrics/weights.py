@@ -1,9 +1,10 @@
 """Where the evaluation networks' weights come from.
 
-Inception weights are downloaded on first use into torch hub's cache
+Published weights are downloaded on first use into torch hub's cache
 (``$TORCH_HOME/hub/checkpoints``, the same place torchvision and torch-fidelity
 use, so a file either already fetched is reused), checked against the sha256
-prefix in their published file name, or taken from a local file (``--weights``).
+their publishers give (DINOv2 publishes none: its size is checked and its sha256
+stamped in every result), or taken from a local file (``--weights``).
 The built-in network's weights ship inside the package.
 """
 
@@ -25,7 +26,18 @@ from genlab.registry import choose
 class WeightsSpec:
     filename: str
     url: str
-    sha256_prefix: str
+    sha256_prefix: str | None  # None: the publisher gives no checksum, and ``size`` is checked
+    size: int | None = None
+    torchscript: bool = False  # a TorchScript archive (read as data by genlab.metrics.torchscript)
+
+    def matches(self, path: Path) -> bool:
+        if self.size is not None and path.stat().st_size != self.size:
+            return False
+        return check_hash(path, sha256=self.sha256_prefix)
+
+    @property
+    def checksum(self) -> str:
+        return f"sha256 {self.sha256_prefix[:8]}..." if self.sha256_prefix else f"{self.size:,} bytes"
 
 
 WEIGHTS: dict[str, WeightsSpec] = {
@@ -36,6 +48,18 @@ WEIGHTS: dict[str, WeightsSpec] = {
         "weights-inception-2015-12-05-6726825d.pth",
         "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth",
         "6726825d",
+    ),
+    # Stein et al. 2023's recommended network for the Frechet distance: DINOv2 ViT-L/14 (a plain state dict)
+    "dinov2": WeightsSpec(
+        "dinov2_vitl14_pretrain.pth", "https://dl.fbaipublicfiles.com/dinov2/dinov2_vitl14/dinov2_vitl14_pretrain.pth", None,
+        size=1_217_586_395,
+    ),
+    # CLIP ViT-L/14 as OpenAI publishes it (a TorchScript archive, named as torch-fidelity caches it)
+    "clip": WeightsSpec(
+        "clip-vit-l-14-b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836.pt",
+        "https://openaipublic.azureedge.net/clip/models/b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt",
+        "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836",
+        torchscript=True,
     ),
 }
 
@@ -61,12 +85,15 @@ def resolve_weights(network: str, path: str | Path | None = None, *, allow_downl
         return builtin_weights_path()
     spec = choose(WEIGHTS, network, "network")
     cached = hub_cache() / spec.filename
-    hint = f"download {spec.filename} from {spec.url} and pass --weights PATH (or put it in {hub_cache()})"
+    hint = (
+        f"run `genlab download weights {network}` where there is a network, or download {spec.filename} from {spec.url} "
+        f"and pass --weights PATH (or put it in {hub_cache()})"
+    )
     if cached.is_file():
         return verified(cached, spec)
     if not allow_download:
         raise GenlabError(f"the {network} weights {spec.filename} are not in {hub_cache()}; {hint}")
-    return download(spec.url, cached, sha256=spec.sha256_prefix, manual_hint=hint)
+    return verified(download(spec.url, cached, sha256=spec.sha256_prefix, manual_hint=hint), spec)
 
 
 # Files whose hash was checked in this process, by (path, size, modification time): a file changed since is
@@ -80,13 +107,13 @@ def _stamp(path: Path) -> tuple[str, int, int]:
 
 
 def verified(path: Path, spec: WeightsSpec) -> Path:
-    """``path`` once its sha256 starts with the published prefix (checked once per process and file version); a
-    cached file that does not match is refused, never loaded."""
+    """``path`` once it matches the published checksum (checked once per process and file version); a cached file
+    that does not match is refused, never loaded."""
     if _stamp(path) in _VERIFIED:
         return path
-    if not check_hash(path, sha256=spec.sha256_prefix):
+    if not spec.matches(path):
         raise GenlabError(
-            f"{path} does not match the published checksum of {spec.filename} (sha256 {spec.sha256_prefix}...); delete it "
+            f"{path} does not match the published checksum of {spec.filename} ({spec.checksum}); delete it "
             "and run again to download it, or pass --weights PATH"
         )
     _VERIFIED.add(_stamp(path))
@@ -101,6 +128,10 @@ def load_state_dict(path: str | Path, network: str) -> dict[str, torch.Tensor]:
     """The tensors of a weights file, read as plain data (``weights_only=True``: nothing in the file runs), or one
     line naming the file."""
     path = Path(path)
+    if network in WEIGHTS and WEIGHTS[network].torchscript:
+        from genlab.metrics.torchscript import read_torchscript_tensors
+
+        return read_torchscript_tensors(path, network)
     hint = f"check --weights (a {network} state dict saved with torch.save)"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

@@ -1,10 +1,10 @@
-"""Scores during training (``eval_every``): IS and KID of generated images on a chosen network
-(for a CycleGAN: of its test set of B translated to A, against the real test set of A).
+"""Scores during training (``eval_every``): IS, KID and any of FID, precision, recall, density and
+coverage (``eval_metrics``) of generated images on a chosen network (for a CycleGAN: of its test set
+of B translated to A, against the real test set of A).
 
-Each evaluation adds a row (``is_mean``, ``is_std``, ``kid_mean``, ``kid_std``) to
-history.csv and redraws ``plots/scores.png``; the loop keeps ``checkpoints/best.pt``
-at the lowest KID. A score that worsens three evaluations in a row is reported as
-a possible collapse.
+Each evaluation adds a row (``is_mean``, ``is_std``, ``kid_mean``, ``kid_std``, ``fid``, ``precision``,
+...) to history.csv and redraws ``plots/scores.png``; the loop keeps ``checkpoints/best.pt`` at the
+lowest KID. An IS that falls three evaluations in a row is reported as a possible collapse.
 """
 
 from __future__ import annotations
@@ -16,20 +16,22 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from genlab.config import Config
+from genlab.config import Config, metric_list
 from genlab.family import family_for
 from genlab.errors import GenlabWarning
 from genlab.data.run_data import test_domains
 from genlab.data.transforms import to_uint8
 from genlab.metrics.feature_extractors import extract, make_extractor
 from genlab.metrics.inception_score import inception_score_from_logits
-from genlab.metrics.kid import kernel_inception_distance
 from genlab.reporting.curves import plot_curves
 from genlab.run_dir import History, RunDir
 from genlab.sampling import generate
 from genlab.data.run_data import training_reference
 from genlab.reporting.diagnostics import FALLS_TO_WARN, fell_in_a_row
-from genlab.scoring import EVAL_DATASETS, Protocol, features_of, open_source
+from genlab.scoring import EVAL_DATASETS, PRDC, Protocol, compared_with_real, features_of, open_source
+
+# the panels of plots/scores.png: title, columns
+SCORE_PANELS = (("Inception Score", ("is_mean",)), ("KID", ("kid_mean",)), ("FID", ("fid",)), ("precision / recall / density / coverage", PRDC))
 
 def reference_for(cfg: Config) -> str:
     return cfg.scores.eval_reference if cfg.scores.eval_reference != "auto" else training_reference(cfg)
@@ -52,6 +54,7 @@ class TrainingEvaluator:
             network=cfg.scores.eval_network, n=n, splits=min(10, n), seed=cfg.run.seed, reference=reference_for(cfg), kid_subsets=50,
         )
         self.n, self.seed = n, cfg.run.seed
+        self.metrics = metric_list(cfg.scores.eval_metrics)
         self.extractor = make_extractor(self.protocol.network, device=cfg.run.device)
         if pairs and cfg.scores.eval_reference == "auto":
             real_a = torch.stack([test_a[i] for i in range(len(test_a))])
@@ -75,17 +78,19 @@ class TrainingEvaluator:
     def __call__(self, trainer: Any, epoch: int, run: RunDir, history: History) -> dict[str, float]:
         ours = extract(self.extractor, self._images(trainer.model), total=self.n, desc="scoring")
         p = self.protocol
-        is_mean, is_std = inception_score_from_logits(ours.logits, splits=p.splits, seed=p.shuffle_seed)
+        scores: dict[str, float] = {}
+        if "is" in self.metrics:
+            scores["is_mean"], scores["is_std"] = inception_score_from_logits(ours.logits, splits=p.splits, seed=p.shuffle_seed)
         size = min(p.kid_subset_size, self.n, self.reference.pool.shape[0])
-        kid_mean, kid_std = kernel_inception_distance(ours.pool, self.reference.pool, subsets=p.kid_subsets, subset_size=size, seed=p.shuffle_seed)
-        scores = {"is_mean": is_mean, "is_std": is_std, "kid_mean": kid_mean, "kid_std": kid_std}
+        scores.update(compared_with_real(ours.pool, self.reference.pool, self.metrics, kid_subsets=p.kid_subsets, kid_subset_size=size, seed=p.shuffle_seed))
         history.append({"step": history.rows[-1]["step"], "epoch": epoch, **scores})
+        panels = {
+            f"{title} ({self.extractor.name}{'' if title == 'Inception Score' else f' vs {self.reference_name}'})": [c for c in columns if c in scores]
+            for title, columns in SCORE_PANELS
+        }
         plot_curves(
-            history,
-            {f"Inception Score ({self.extractor.name})": ["is_mean"], f"KID vs {self.reference_name} ({self.extractor.name})": ["kid_mean"]},
-            run.plot("scores"),
-            window=1,
-            unsmoothed=("is_mean", "kid_mean"),
+            history, {title: columns for title, columns in panels.items() if columns}, run.plot("scores"), window=1,
+            unsmoothed=tuple(scores),
         )
         self._warn_if_falling(history)
         return scores
