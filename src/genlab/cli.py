@@ -384,7 +384,7 @@ def _download(args: argparse.Namespace) -> None:
         raise GenlabError(
             f"unknown download {' '.join(args.what)!r}; use cifar10, a CycleGAN dataset ({', '.join(CYCLEGAN_DATASETS)}), "
             f"a drawn pair written as image folders ({', '.join(DRAWN_PAIRS)}), "
-            "f"or 'weights NAME' with NAME one of {sorted(WEIGHTS)}"
+            f"or 'weights NAME' with NAME one of {sorted(WEIGHTS)}"
         )
 
 
