@@ -97,6 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
     walk.add_argument("--checkpoint", default="latest", help="latest, best, an epoch number, or a .pt path (default latest)")
     walk.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
 
+    near = commands.add_parser("neighbours", help="is a DCGAN or VAE copying its data? samples beside their nearest training images")
+    near.add_argument("run_dir", metavar="RUN_DIR", help="a DCGAN or VAE run folder")
+    near.add_argument("--out", required=True, metavar="FILE.png", help="the grid to write (one row per sample: it, then its neighbours); FILE.json beside it")
+    near.add_argument("-n", type=int, default=16, help="samples drawn with their neighbours (default 16)")
+    near.add_argument("--k", type=int, default=5, help="nearest training images per sample (default 5)")
+    near.add_argument("--network", help="feature space: builtin, torchvision, tf-inception, dinov2 or clip (default: the run's --eval-network)")
+    near.add_argument("--pixels", action="store_true", help="measure distances between pixels instead of features")
+    near.add_argument("--score-n", type=int, default=1000, help="samples whose nearest-training distances are compared (default 1000)")
+    near.add_argument("--held-out", metavar="SOURCE", help="unseen real images (default: the run's held-out split or its dataset's test split)")
+    near.add_argument("--seed", type=int, default=0, help="seed of the sampled latents (default 0)")
+    near.add_argument("--checkpoint", default="latest", help="latest, best, an epoch number, or a .pt path (default latest)")
+    near.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+
     reconstruct = commands.add_parser("reconstruct", help="VAE: (ground truth | reconstruction) pairs for a folder of images")
     reconstruct.add_argument("run_dir", metavar="RUN_DIR", help="a VAE run folder")
     reconstruct.add_argument("--input", required=True, metavar="DIR", help="a folder of images")
@@ -290,6 +303,19 @@ def _interpolate(args: argparse.Namespace) -> None:
     print(f"genlab: wrote {path}")
 
 
+def _neighbours(args: argparse.Namespace) -> None:
+    from genlab.config import resolve_device
+    from genlab.neighbours import neighbours
+
+    found = neighbours(
+        args.run_dir, args.out, network=args.network, pixels=args.pixels, n=args.n, k=args.k, score_n=args.score_n,
+        seed=args.seed, held_out=args.held_out, checkpoint=args.checkpoint, device=resolve_device(args.device),
+    )
+    print(f"genlab: wrote {found.path} and {found.json_path} (distances in {found.space})")
+    for line in found.check.describe():
+        print(("genlab: " if line.startswith("warning") else "  ") + line)
+
+
 def _reconstruct(args: argparse.Namespace) -> None:
     from genlab.config import resolve_device
     from genlab.sampling import reconstruct
@@ -415,7 +441,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 # subcommand -> the function that runs it (each parses nothing more and calls one library function)
 COMMANDS = {
-    "train": _train, "sample": _sample, "interpolate": _interpolate, "reconstruct": _reconstruct, "evaluate": _evaluate, "report": _report, "runs": _runs,
+    "train": _train, "sample": _sample, "interpolate": _interpolate, "neighbours": _neighbours, "reconstruct": _reconstruct, "evaluate": _evaluate, "report": _report, "runs": _runs,
     "download": _download, "translate": _translate, "describe": _describe, "demo": _demo,
 }
 
