@@ -53,3 +53,60 @@ def test_a_translation_model_has_no_latent_to_walk(tmp_path, capsys):
     assert "holds a translation model, which has no latent space to walk" in capsys.readouterr().err
     assert main(["interpolate", str(run), "--steps", "1", "--out", str(tmp_path / "w.png")]) == 2
     assert "--steps must be at least 2" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("vae") / "run"
+    assert main(["train", "vae", "--out", str(run), *TINY, "--latent-dim", "6", "--width", "4", "--data", "toonfaces"]) == 0
+    return run
+
+
+def test_a_vae_walks_between_two_encoded_images(vae_run, tmp_path, capsys):
+    from genlab.data.run_data import image_data
+
+    model = load_model(vae_run, "latest", "cpu")
+    faces = image_data(model.cfg)[0].images[:2]
+    for i, face in enumerate(faces):
+        Image.fromarray(face.permute(1, 2, 0).numpy()).save(tmp_path / f"{i}.png")
+    out = tmp_path / "between.png"
+    assert main(["interpolate", str(vae_run), "--between", str(tmp_path / "0.png"), str(tmp_path / "1.png"), "--steps", "4", "--out", str(out), "--device", "cpu"]) == 0
+    grid = np.asarray(Image.open(out), dtype=int)
+    mu, _ = model.model.posterior(faces)
+    walk = model.model.sample(slerp(mu[0], mu[1], torch.linspace(0, 1, 4)))
+    expected = grid_image(torch.cat([faces[:1].float() / 127.5 - 1, walk, faces[1:].float() / 127.5 - 1]), nrow=6)
+    assert np.abs(grid - np.asarray(expected, dtype=int)).max() <= 1  # image A, the walk from its mean to B's, image B
+    assert main(["interpolate", str(vae_run), "--between", str(tmp_path / "0.png"), str(tmp_path / "x.png"), "--out", str(out)]) == 2
+    assert "--between: " in capsys.readouterr().err
+
+
+def test_a_vae_traverses_its_most_used_latent_dimensions(vae_run, tmp_path, capsys):
+    import json
+
+    from genlab.data.run_data import image_data
+    from genlab.sampling import latent_usage
+
+    out = tmp_path / "traverse.png"
+    assert main(["interpolate", str(vae_run), "--traverse", "--rows", "3", "--steps", "5", "--out", str(out), "--device", "cpu"]) == 0
+    model = load_model(vae_run, "latest", "cpu")
+    training = image_data(model.cfg)[0].images
+    mu, logvar = model.model.posterior(training)
+    kl = (0.5 * (mu**2 + logvar.exp() - 1 - logvar)).mean(0)  # KL(q(z_j | x) || N(0, 1)) per dimension
+    torch.testing.assert_close(latent_usage(model.model, training), kl)
+    saved = json.loads(out.with_suffix(".json").read_text())
+    assert [r["dimension"] for r in saved["rows"]] == kl.argsort(descending=True)[:3].tolist()
+    assert saved["rows"][0]["kl_nats"] == pytest.approx(kl.max().item(), rel=1e-5)
+    base = mu[saved["image"]]
+    latents = base.repeat(15, 1)
+    for row, r in enumerate(saved["rows"]):
+        latents[row * 5 : row * 5 + 5, r["dimension"]] = torch.linspace(-3, 3, 5)
+    expected = grid_image(model.model.sample(latents), nrow=5)
+    assert np.abs(np.asarray(Image.open(out), dtype=int) - np.asarray(expected, dtype=int)).max() <= 1
+
+
+def test_between_and_traverse_need_an_encoder(tmp_path, capsys):
+    run = tmp_path / "dcgan"
+    assert main(["train", "dcgan", "--out", str(run), *TINY, "--width", "8", "--z-dim", "8"]) == 0
+    capsys.readouterr()
+    assert main(["interpolate", str(run), "--traverse", "--out", str(tmp_path / "t.png")]) == 2
+    assert "has no encoder; --between and --traverse need a VAE run" in capsys.readouterr().err

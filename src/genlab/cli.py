@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     walk.add_argument("--rows", type=int, default=8, help="walks, each between two latents of its own (default 8)")
     walk.add_argument("--seed", type=int, default=0, help="seed of the walks' end latents (default 0)")
     walk.add_argument("--gif", action="store_true", help="an animated GIF of the walks, there and back")
+    walk.add_argument("--between", nargs=2, metavar=("A.png", "B.png"), help="VAE: one walk between two encoded images")
+    walk.add_argument("--traverse", action="store_true", help="VAE: one row per most-used latent dimension (by KL), set from -3 to +3")
     walk.add_argument("--checkpoint", default="latest", help="latest, best, an epoch number, or a .pt path (default latest)")
     walk.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
 
@@ -297,7 +299,8 @@ def _interpolate(args: argparse.Namespace) -> None:
     from genlab.sampling import interpolate
 
     path = interpolate(
-        args.run_dir, args.out, steps=args.steps, rows=args.rows, seed=args.seed, gif=args.gif, checkpoint=args.checkpoint,
+        args.run_dir, args.out, steps=args.steps, rows=args.rows, seed=args.seed, gif=args.gif, between=args.between,
+        traverse=args.traverse, checkpoint=args.checkpoint,
         device=resolve_device(args.device),
     )
     print(f"genlab: wrote {path}")

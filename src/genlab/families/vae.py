@@ -39,6 +39,13 @@ class VAE:
         return torch.sigmoid(self.vae.decode(z.view(z.shape[0], -1))) * 2 - 1
 
     @torch.no_grad()
+    def posterior(self, batch: Tensor) -> tuple[Tensor, Tensor]:
+        """uint8 images -> (mu, logvar) of q(z|x), on the CPU."""
+        self.vae.eval()
+        mu, logvar = self.vae.encode(to_model_range(batch, self.device))
+        return mu.cpu(), logvar.cpu()
+
+    @torch.no_grad()
     def reconstruct(self, batch: Tensor) -> Tensor:
         """uint8 images -> decoder means at the posterior mean z = mu, in [-1, 1]."""
         self.vae.eval()
