@@ -293,16 +293,18 @@ def evaluate(
     protocol_name: str = "paper",
     batch_size: int = 100,
     device: str = "cpu",
+    ceiling: bool = True,
     **options: Any,
 ) -> Evaluation:
     """Score a run (its samples; a CycleGAN's translated test set), a dataset name or an image folder under a named
     protocol (``paper``: TF-Inception, 50,000 images, 10 splits), with ``network``, ``reference`` (for FID/KID; a
-    run's own training data by default), ``n`` and any other protocol field changed. Returns the same object and
-    JSON (``Evaluation.save``) as ``genlab evaluate``."""
+    run's own training data by default), ``n`` and any other protocol field changed; for a run, ``ceiling`` also
+    scores real images it never saw against the same reference (``Evaluation.ceiling``). Returns the same object
+    and JSON (``Evaluation.save``) as ``genlab evaluate``."""
     chosen = protocol(protocol_name, network=network, reference=reference, n=n, **options)
     target = str(source.path) if isinstance(source, Run) else os.fspath(source)
     with _own_randomness():
-        return _evaluate(target, chosen, metrics=tuple(metrics), batch_size=batch_size, device=device)
+        return _evaluate(target, chosen, metrics=tuple(metrics), batch_size=batch_size, device=device, ceiling=ceiling)
 
 
 def grid(images: Tensor, *, nrow: int | None = None) -> Image.Image:

@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     walk = commands.add_parser("interpolate", help="latent walks of a DCGAN or VAE: rows of spherical interpolations")
     walk.add_argument("run_dir", metavar="RUN_DIR", help="a DCGAN or VAE run folder")
-    walk.add_argument("--out", required=True, help="a .png grid (one row per walk), or a .gif with --gif")
+    walk.add_argument("--out", help="a .png grid (one row per walk), or a .gif with --gif (default: RUN_DIR/interpolation.png, traversal.png or between.png)")
     walk.add_argument("--steps", type=int, default=10, help="images per walk, both ends included (default 10)")
     walk.add_argument("--rows", type=int, default=8, help="walks, each between two latents of its own (default 8)")
     walk.add_argument("--seed", type=int, default=0, help="seed of the walks' end latents (default 0)")
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     near = commands.add_parser("neighbours", help="is a DCGAN or VAE copying its data? samples beside their nearest training images")
     near.add_argument("run_dir", metavar="RUN_DIR", help="a DCGAN or VAE run folder")
-    near.add_argument("--out", required=True, metavar="FILE.png", help="the grid to write (one row per sample: it, then its neighbours); FILE.json beside it")
+    near.add_argument("--out", metavar="FILE.png", help="the grid (one row per sample: it, then its neighbours), FILE.json beside it (default: RUN_DIR/neighbours.png)")
     near.add_argument("-n", type=int, default=16, help="samples drawn with their neighbours (default 16)")
     near.add_argument("--k", type=int, default=5, help="nearest training images per sample (default 5)")
     near.add_argument("--network", help="feature space: builtin, torchvision, tf-inception, dinov2 or clip (default: the run's --eval-network)")
@@ -124,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("source", metavar="SOURCE", help="a run folder, an image folder, or builtin, builtin-test, cifar10-train, cifar10-test")
     evaluate.add_argument("--metrics", default="is", help="comma-separated: is, fid, kid, precision, recall, density, coverage (default is)")
     evaluate.add_argument("--protocol", default="paper", help="paper (tf-inception, 50,000 images, 10 splits) or assignment (torchvision, 1,000, 1 split); default paper")
+    evaluate.add_argument("--no-ceiling", action="store_true", help="a run: leave out the real-against-real scores of images it never saw")
     evaluate.add_argument("--network", help="tf-inception (papers), torchvision (the assignment's), builtin (offline), dinov2 (FD_DINOv2), clip; default: the protocol's")
     evaluate.add_argument("--weights", help="a local weights file for the network")
     evaluate.add_argument("--n", type=int, help="images to score (generated for a run); default: the protocol's")
@@ -298,6 +299,9 @@ def _interpolate(args: argparse.Namespace) -> None:
     from genlab.config import resolve_device
     from genlab.sampling import interpolate
 
+    if args.out is None:
+        name = "traversal" if args.traverse else "between" if args.between else "interpolation"
+        args.out = str(Path(args.run_dir) / f"{name}.{'gif' if args.gif else 'png'}")
     path = interpolate(
         args.run_dir, args.out, steps=args.steps, rows=args.rows, seed=args.seed, gif=args.gif, between=args.between,
         traverse=args.traverse, checkpoint=args.checkpoint,
@@ -311,7 +315,7 @@ def _neighbours(args: argparse.Namespace) -> None:
     from genlab.neighbours import neighbours
 
     found = neighbours(
-        args.run_dir, args.out, network=args.network, pixels=args.pixels, n=args.n, k=args.k, score_n=args.score_n,
+        args.run_dir, args.out or Path(args.run_dir) / "neighbours.png", network=args.network, pixels=args.pixels, n=args.n, k=args.k, score_n=args.score_n,
         seed=args.seed, held_out=args.held_out, checkpoint=args.checkpoint, device=resolve_device(args.device),
     )
     print(f"genlab: wrote {found.path} and {found.json_path} (distances in {found.space})")
@@ -342,7 +346,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         checkpoint=args.checkpoint, reference=args.reference, reference_n=args.reference_n, kid_subsets=args.kid_subsets,
         kid_subset_size=args.kid_subset_size, direction=args.direction,
     )
-    result = evaluate(args.source, chosen, metrics=metrics, batch_size=args.batch_size, device=resolve_device(args.device))
+    result = evaluate(args.source, chosen, metrics=metrics, batch_size=args.batch_size, device=resolve_device(args.device), ceiling=not args.no_ceiling)
     default = (source if (source / "config.json").is_file() else Path(".")) / f"evaluation-{chosen.network}.json"
     path = result.save(args.out or default)
     print(result.table())

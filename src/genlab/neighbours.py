@@ -20,10 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from genlab.config import resolve_data_root
-from genlab.data.images import InMemoryImages
-from genlab.data.run_data import image_data
-from genlab.data.sources import NAMED_SOURCES, load_images
+from genlab.data.run_data import image_data, unseen_images
 from genlab.data.transforms import to_model_range, to_uint8
 from genlab.errors import GenlabError
 from genlab.families import Sampler
@@ -97,24 +94,6 @@ def copy_check(samples: Tensor, training: Tensor, held_out: Tensor) -> CopyCheck
     return CopyCheck(ours[:, 0], theirs[:, 0], mann_whitney_z(ours[:, 0], theirs[:, 0]))
 
 
-def held_out_images(cfg, held_out: str | None) -> InMemoryImages:
-    """Real images the run never trained on: ``held_out`` (a dataset name or folder), the run's held-out split,
-    or the test split of a named dataset."""
-    size, root = cfg.image_size, resolve_data_root(cfg.input.data_root)
-    if held_out is not None:
-        name, split = (held_out[: -len("-test")], "test") if held_out.endswith("-test") and held_out[: -len("-test")] in NAMED_SOURCES else (held_out, "train")
-        return load_images(name, image_size=size, data_root=str(root), split=split)
-    _, split = image_data(cfg)
-    if split is not None:
-        return split
-    if cfg.input.data in NAMED_SOURCES:
-        return load_images(cfg.input.data, image_size=size, data_root=str(root), split="test")
-    raise GenlabError(
-        f"the run trained on every image of {cfg.input.data}, so none are unseen; give --held-out FOLDER (real images "
-        "of the same kind that it did not train on)"
-    )
-
-
 @dataclass
 class Neighbours:
     check: CopyCheck
@@ -145,7 +124,7 @@ def neighbours(
     if not isinstance(model, Sampler):
         raise GenlabError(f"{run_dir} holds a translation model, which draws no samples of its own; check a DCGAN or VAE run")
     training, _ = image_data(cfg)
-    unseen = held_out_images(cfg, held_out)
+    unseen = unseen_images(cfg, held_out)
     samples = torch.cat([to_uint8(x).cpu() for x in generate(model, max(n, score_n), seed=seed)])
     if pixels:
         space = "pixels"

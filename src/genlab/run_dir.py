@@ -30,6 +30,13 @@ from genlab.files import write_with
 
 GRID_FILE = re.compile(r"(?P<kind>[A-Za-z0-9_]+)-(?P<epoch>\d{3,})\.png")  # images/KIND-NNN.png
 PLOTS = ("losses", "elbo", "scores")  # plots/NAME.png, in reading order
+# what the analysis commands write into a run folder by default, and the report page shows: file, caption
+ANALYSES = {
+    "interpolation.png": "latent walks (genlab interpolate): each row a spherical interpolation between two latents",
+    "traversal.png": "latent traversal (genlab interpolate --traverse): one latent dimension per row, from -3 to +3",
+    "between.png": "a walk between two encoded images (genlab interpolate --between), the images at its ends",
+    "neighbours.png": "memorisation (genlab neighbours): each sample, then its nearest training images",
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,10 @@ class RunDir:
     @property
     def plots(self) -> Path:
         return self.root / "plots"
+
+    def analysis(self, name: str) -> Path:
+        """Where an analysis command writes by default (``interpolation.png``, ``neighbours.png``, ...)."""
+        return self.root / name
 
     @property
     def diverged_path(self) -> Path:

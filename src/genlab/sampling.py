@@ -11,7 +11,9 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from genlab.data.sources import load_images
-from genlab.data.transforms import to_model_range
+from genlab.data.images import open_rgb
+from genlab.data.run_data import image_data
+from genlab.data.transforms import center_crop_resize, pil_to_uint8_tensor, to_model_range
 from genlab.config import check_seed
 from genlab.errors import GenlabError
 from genlab.files import check_output, write_json
@@ -104,9 +106,6 @@ def _decoded(model: Sampler, latents: Tensor) -> Tensor:
 
 def _run_images(cfg, paths: Sequence[str | Path]) -> Tensor:
     """Image files preprocessed as the run's training images were (crop, resize), uint8."""
-    from genlab.data.images import open_rgb
-    from genlab.data.transforms import center_crop_resize, pil_to_uint8_tensor
-
     crop = {k: getattr(cfg, k) for k in ("crop_size", "crop_fraction") if hasattr(cfg, k)}
     images = []
     for path in map(Path, paths):
@@ -161,8 +160,6 @@ def interpolate(
         walk = _decoded(model, slerp(mu[0], mu[1], t))
         return save_grid(torch.cat([to_model_range(ends[:1], torch.device("cpu")), walk, to_model_range(ends[1:], torch.device("cpu"))]), out, nrow=steps + 2)
     if traverse:
-        from genlab.data.run_data import image_data
-
         training = image_data(trained.cfg)[0].images
         usage = latent_usage(model, training)
         dims = usage.argsort(descending=True)[: min(rows, len(usage))]

@@ -24,7 +24,7 @@ from genlab.data.builtin import DRAWN_SETS, builtin_digits, drawn_images
 from genlab.data.cifar10 import load_cifar10
 from genlab.data.images import ImageFolder, InMemoryImages, fingerprint
 from genlab.files import check_output, write_json
-from genlab.data.run_data import test_domains, training_reference
+from genlab.data.run_data import image_data, target_training_images, test_domains, training_reference, unseen_images
 from genlab.reporting.diagnostics import COLLAPSE_WARNING, collapsed, describe_collapse
 from genlab.data.transforms import to_uint8
 from genlab.errors import GenlabError
@@ -204,14 +204,20 @@ class Evaluation:
     protocol: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     features: Features | None = field(default=None, repr=False, compare=False)  # of the scored images; not saved
+    # the same metrics of real images the run never saw, against the same reference: the best a model can score
+    ceiling: dict[str, Any] | None = None  # {"source", "n", "metrics"}
 
     def to_dict(self) -> dict[str, Any]:
-        """The result as saved: source, metrics, protocol, warnings."""
-        return {"source": self.source, "metrics": self.metrics, "protocol": self.protocol, "warnings": self.warnings}
+        """The result as saved: source, metrics, protocol, warnings (and the real-against-real ceiling)."""
+        out = {"source": self.source, "metrics": self.metrics, "protocol": self.protocol, "warnings": self.warnings}
+        return out | ({"ceiling": self.ceiling} if self.ceiling is not None else {})
 
     def table(self) -> str:
         """The metrics and the protocol as aligned text lines (what genlab evaluate prints)."""
         rows = [("metric", "value")] + [(k, f"{v:.6g}") for k, v in self.metrics.items()]
+        if self.ceiling is not None:
+            rows += [(f"real.{k}", f"{v:.6g}") for k, v in self.ceiling["metrics"].items()]
+            rows.append(("real.source", f"{self.ceiling['source']} ({self.ceiling['n']:,} images)"))
         rows += [(f"protocol.{k}", str(v)) for k, v in self.protocol.items()]
         width = max(len(r[0]) for r in rows)
         lines = [f"{a:<{width}}  {b}" for a, b in rows]
@@ -234,10 +240,13 @@ def evaluate(
     device: str = "cpu",
     data_root: str | None = None,
     extractor: FeatureExtractor | None = None,
+    ceiling: bool = True,
 ) -> Evaluation:
     """Score ``source`` under ``protocol``; for a CycleGAN run, its test set translated in the protocol's direction,
     and by default FID/KID against the real test set of the target domain. ``extractor``: one already made for
-    the protocol's network (reused across calls)."""
+    the protocol's network (reused across calls). ``ceiling``: for a run, also score as many real images that it
+    never saw (its held-out or test images; a CycleGAN's real training images of the target domain) against the
+    same reference, the ceiling each number can reach."""
     p = protocol
     check_batch_size(batch_size)
     unknown = sorted(set(metrics) - set(METRICS))
@@ -312,7 +321,39 @@ def evaluate(
             result.protocol.update(prdc_neighbours={"precision_recall": PR_NEIGHBOURS, "density_coverage": DC_NEIGHBOURS})
         if images.n >= 2 and ref_source.n >= 2:
             flag_collapse(result, collapse_check(ours.pool, ref.pool))
+        if ceiling and (Path(source).expanduser() / "config.json").is_file():
+            result.ceiling = real_ceiling(source, metrics, p, images.n, ref, extractor, batch_size=batch_size, cyclegan=cyclegan)
     return result
+
+
+def real_ceiling(
+    run_dir: str, metrics: Sequence[str], p: Protocol, n: int, ref: Features, extractor: FeatureExtractor, *, batch_size: int,
+    cyclegan: bool,
+) -> dict[str, Any] | None:
+    """The metrics of up to ``n`` real images that a run never trained on (IS of theirs; the others against ``ref``),
+    or None when it trained on every image there is."""
+    cfg = load_config(Path(run_dir).expanduser() / "config.json")
+    test_split = {"cifar10-train": "cifar10-test"}.get(training_reference(cfg), f"{training_reference(cfg)}-test")
+    if cyclegan:
+        unseen, what = target_training_images(cfg, p.direction), "training images of the target domain"
+    elif p.reference == test_split:  # the reference is the unseen images themselves: the training images are the other set
+        unseen, what = image_data(cfg)[0], "training images"
+    else:
+        try:
+            unseen, what = unseen_images(cfg), "images the run never trained on"
+        except GenlabError:
+            return None
+    count = min(n, len(unseen))
+    if count < 2:
+        return None
+    what = f"{data_label(cfg)}: real {what}"
+    real = features_of(ImageSource(what, count, _stacked(unseen, count, batch_size, what)), extractor, "real-against-real features")
+    out: dict[str, float] = {}
+    if "is" in metrics:
+        out["is_mean"], out["is_std"] = inception_score_from_logits(real.logits, splits=min(p.splits, count), seed=p.shuffle_seed)
+    size = min(p.kid_subset_size, count, len(ref.pool))
+    out.update(compared_with_real(real.pool, ref.pool, metrics, kid_subsets=p.kid_subsets, kid_subset_size=size, seed=p.shuffle_seed))
+    return {"source": what, "n": count, "metrics": out}
 
 
 def compared_with_real(

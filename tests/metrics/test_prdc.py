@@ -70,6 +70,10 @@ def test_evaluate_reports_them_against_a_reference(tmp_path, capsys):
     assert saved["protocol"]["reference"] == "builtin" and 0 <= saved["metrics"]["recall"] <= 1
     assert main(["report", str(run), "--html"]) == 0
     page = (run / "report.md").read_text()
-    assert f"precision {saved['metrics']['precision']:.3f}; recall {saved['metrics']['recall']:.3f}" in page
+    real = saved["ceiling"]["metrics"]  # 64 held-out digits (the run never saw them) against the same reference
+    assert saved["ceiling"]["n"] == 64 and "never trained on" in saved["ceiling"]["source"]
+    assert real["precision"] > 0.7 and real["recall"] > 0.5 and real["is_mean"] > 5
+    m = saved["metrics"]
+    assert f"precision {m['precision']:.3f} (real {real['precision']:.3f}); recall {m['recall']:.3f} (real {real['recall']:.3f})" in page
     assert main(["evaluate", "builtin-test", "--network", "builtin", "--metrics", "recall"]) == 2
     assert "give --reference" in capsys.readouterr().err

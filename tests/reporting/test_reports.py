@@ -163,7 +163,7 @@ def test_runs_command_prints_the_table_and_writes_the_comparison_page(runs, caps
     assert main(["runs", str(runs), "--html"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[0].split() == ["run", "family", "loss", "/", "preset", "data", "epochs", "last", "losses", "best", "state"]
+    assert lines[0].split() == ["run", "family", "loss", "/", "preset", "data", "epochs", "last", "losses", "best", "precision", "/", "recall", "/", "coverage", "state"]
     assert [line.split()[0] for line in lines[2:5]] == ["cyclegan", "dcgan-gan", "vae"]
     page = (runs / "runs.html").read_text()
     assert "src='./runs-curves.png'" in page and (runs / "runs-curves.png").is_file()
@@ -185,10 +185,13 @@ def test_evaluate_results_in_the_folder_are_listed_with_their_protocol(runs, cap
     capsys.readouterr()
     result = json.loads((run / "evaluation-builtin.json").read_text())
     page = write_run_report(RunDir(run)).read_text()
-    m = result["metrics"]
+    m, real = result["metrics"], result["ceiling"]["metrics"]
+    # the reference is the held-out digits, so the real-against-real ceiling is the training digits against them
+    assert result["ceiling"]["source"] == "builtin: real training images" and result["ceiling"]["n"] == 64
     assert (
-        f"<td>evaluation-builtin.json</td><td>IS {m['is_mean']:.3f} ± {m['is_std']:.3f}; FID {m['fid']:.3f}; "
-        f"KID {m['kid_mean']:.4g} ± {m['kid_std']:.2g}</td><td>network builtin, n 64, splits 2, checkpoint latest, reference builtin-test"
+        f"<td>evaluation-builtin.json</td><td>IS {m['is_mean']:.3f} ± {m['is_std']:.3f} (real {real['is_mean']:.3f}); "
+        f"FID {m['fid']:.3f} (real {real['fid']:.3f}); KID {m['kid_mean']:.4g} ± {m['kid_std']:.2g} (real {real['kid_mean']:.4g})</td>"
+        "<td>network builtin, n 64, splits 2, checkpoint latest, reference builtin-test; real: builtin: real training images (64 images)"
     ) in page
     (run / "evaluation-builtin.json").unlink()
     write_run_report(RunDir(run))

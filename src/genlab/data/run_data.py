@@ -6,11 +6,12 @@ import torch
 from torch import Tensor
 from torch.utils.data import Subset
 
-from genlab.config import Config, CycleGANConfig, DCGANConfig, VAEConfig
+from genlab.config import Config, CycleGANConfig, DCGANConfig, VAEConfig, resolve_data_root
 from genlab.data.images import InMemoryImages
 from genlab.data.loader import split_holdout
-from genlab.data.sources import load_images
+from genlab.data.sources import NAMED_SOURCES, load_images
 from genlab.data.unpaired import DomainImages, Domains, UnpairedImages, check_sizes, open_domains
+from genlab.errors import GenlabError
 
 
 DATA_TO_REFERENCE = {"builtin": "builtin", "cifar10": "cifar10-train"}
@@ -72,3 +73,28 @@ def unpaired_data(cfg: CycleGANConfig) -> tuple[UnpairedImages, Domains]:
 def test_domains(cfg: CycleGANConfig) -> tuple[DomainImages, DomainImages]:
     """A CycleGAN run's (test A, test B), preprocessed for testing; the training images are not read whole."""
     return _test_sets(cfg, _domains(cfg, decode=False))
+
+
+def unseen_images(cfg: DCGANConfig | VAEConfig, held_out: str | None = None) -> InMemoryImages:
+    """Real images the run never trained on: ``held_out`` (a dataset name or folder), the run's held-out split,
+    or the test split of a named dataset."""
+    size, root = cfg.image_size, resolve_data_root(cfg.input.data_root)
+    if held_out is not None:
+        name, split = (held_out[: -len("-test")], "test") if held_out.endswith("-test") and held_out[: -len("-test")] in NAMED_SOURCES else (held_out, "train")
+        return load_images(name, image_size=size, data_root=str(root), split=split)
+    _, split = image_data(cfg)
+    if split is not None:
+        return split
+    if cfg.input.data in NAMED_SOURCES:
+        return load_images(cfg.input.data, image_size=size, data_root=str(root), split="test")
+    raise GenlabError(
+        f"the run trained on every image of {cfg.input.data}, so none are unseen; give --held-out FOLDER (real images "
+        "of the same kind that it did not train on)"
+    )
+
+
+def target_training_images(cfg: CycleGANConfig, direction: str) -> DomainImages:
+    """A CycleGAN run's real training images of the domain ``direction`` translates into, preprocessed as its
+    test set is (real images other than the test set, of the same kind)."""
+    domains = _domains(cfg, decode=False)
+    return DomainImages(domains.train_a if direction == "b2a" else domains.train_b, preprocess=cfg.preprocess, crop_size=cfg.image_size)

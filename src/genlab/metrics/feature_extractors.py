@@ -37,6 +37,7 @@ from genlab.config import NetworkName
 from genlab.data.transforms import to_model_range, to_uint8
 from genlab.errors import GenlabError
 from genlab.metrics.builtin_classifier import CLASSES, BuiltinNet
+from genlab.metrics.dinov2 import DinoV2
 from genlab.metrics.weights import load_state_dict, resolve_weights, weights_sha256
 from genlab.registry import choose
 
@@ -186,8 +187,6 @@ class DinoV2Extractor(FeaturesOnly):
     resize = f"TF-exact bilinear {VIT_SIZE}x{VIT_SIZE} from uint8, ImageNet mean and std (torch-fidelity's dinov2-vit-l-14)"
 
     def build(self, state: dict[str, Tensor]) -> nn.Module:
-        from genlab.metrics.dinov2 import DinoV2
-
         model = DinoV2(state)
         model.load_state_dict(state)
         return model

@@ -19,6 +19,7 @@ import torch
 
 from genlab.data.download import check_hash, download, file_hash
 from genlab.errors import GenlabError
+from genlab.metrics.torchscript import read_torchscript_tensors
 from genlab.registry import choose
 
 
@@ -129,8 +130,6 @@ def load_state_dict(path: str | Path, network: str) -> dict[str, torch.Tensor]:
     line naming the file."""
     path = Path(path)
     if network in WEIGHTS and WEIGHTS[network].torchscript:
-        from genlab.metrics.torchscript import read_torchscript_tensors
-
         return read_torchscript_tensors(path, network)
     hint = f"check --weights (a {network} state dict saved with torch.save)"
     try:

@@ -87,6 +87,7 @@ def table_rows(runs: Sequence[RunSummary], root: Path) -> list[dict[str, str]]:
             "epochs": f"{s.epochs_done}/{s.cfg.run.epochs}",
             "last losses": _losses(s) or "-",
             "best": s.best or "-",
+            "precision / recall / coverage": s.variety or "-",
             "state": s.state,
         }
         for s in runs

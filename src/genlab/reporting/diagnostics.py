@@ -24,6 +24,10 @@ COLLAPSE_WARNING = "the samples look collapsed"
 # GAN/LSGAN: a discriminator loss whose mean over an epoch is below this leaves the generator almost no gradient
 DISCRIMINATOR_WINS = 1e-2
 FALLS_TO_WARN = 3  # evaluations in a row with a lower Inception Score: a sign of mode collapse
+# Recall or coverage below half the real images' own (their real-against-real ceiling), or below LOW_VARIETY_ALONE
+# when no ceiling was measured: the samples miss much of the data's variety
+LOW_VARIETY_SHARE = 0.5
+LOW_VARIETY_ALONE = 0.25
 
 
 def collapsed(check: Collapse) -> bool:
@@ -57,6 +61,7 @@ class History(Protocol):
     run: Any
     diverged: dict[str, Any] | None
     best_epoch: int | None
+    evaluations: list[tuple[str, dict[str, Any]]]  # genlab evaluate's results in the run folder, oldest first
 
     def column(self, name: str) -> list[tuple[float, float, float]]: ...
 
@@ -112,6 +117,7 @@ def findings(summary: History) -> list[Finding]:
                 + "; it falls as the samples approach the data (its scale is the critic's own).",
             ))
     found += _collapse_findings(summary)
+    found += _variety_findings(summary)
     scores = [v for _, _, v in summary.column("is_mean")]
     if any(fell_in_a_row(scores[: i + 1]) for i in range(len(scores))):
         found.append(Finding(
@@ -149,6 +155,54 @@ def _collapse_findings(summary: History) -> list[Finding]:
         "warning",
         f"The samples looked collapsed in epoch{'s' if len(flat) > 1 else ''} {_epochs(flat)} and recovered: {numbers}.",
     )]
+
+
+def low_variety(value: float, ceiling: float | None) -> bool:
+    return value < (LOW_VARIETY_SHARE * ceiling if ceiling is not None else LOW_VARIETY_ALONE)
+
+
+def _latest_variety(summary: History) -> tuple[dict[str, float], dict[str, float], str] | None:
+    """(recall/coverage, the real images' own, where they come from): the newest evaluate result that has them,
+    else the last evaluation during training."""
+    for name, result in reversed(summary.evaluations):
+        found = {k: v for k, v in result.get("metrics", {}).items() if k in ("recall", "coverage")}
+        if found:
+            ceiling = (result.get("ceiling") or {}).get("metrics", {})
+            return found, {k: v for k, v in ceiling.items() if k in found}, f"in {name}"
+    found = {k: values[-1] for k in ("recall", "coverage") if (values := [v for _, _, v in summary.column(k)])}
+    return (found, {}, "at the last evaluation during training") if found else None
+
+
+def _variety_findings(summary: History) -> list[Finding]:
+    """Recall and coverage (do the samples reach every part of the data?) beside the collapse check."""
+    latest = _latest_variety(summary)
+    if latest is None:
+        return []
+    values, ceiling, where = latest
+    numbers = " and ".join(f"{k} {v:.2f}" for k, v in values.items()) + f" {where}"
+    if ceiling:
+        numbers += " (real images: " + ", ".join(f"{ceiling[k]:.2f}" for k in values if k in ceiling) + ")"
+    low = [k for k, v in values.items() if low_variety(v, ceiling.get(k))]
+    diversity = {int(e): v for _, e, v in summary.column("diversity")}
+    duplicates = {int(e): v for _, e, v in summary.column("duplicates")}
+    last = max(diversity) if diversity else None
+    flagged = last is not None and collapsed(Collapse(diversity[last], duplicates.get(last, 0.0), n=0))
+    if flagged and low:
+        return [Finding("warning", f"{numbers[0].upper()}{numbers[1:]} agree with the collapse check: the samples cover little of the real images' variety.")]
+    if flagged:
+        return [Finding(
+            "warning",
+            f"The collapse check and {numbers} disagree: the check measures the spread of 64 samples in pixels, "
+            "recall and coverage the share of real images the samples reach in the network's features; look at the grids.",
+        )]
+    if low:
+        return [Finding(
+            "warning",
+            f"{numbers[0].upper()}{numbers[1:]}: {' and '.join(low)} below "
+            + (f"half the real images' own" if ceiling else f"{LOW_VARIETY_ALONE}")
+            + ", so the samples miss much of the data's variety although the collapse check passed.",
+        )]
+    return [Finding("ok", f"{numbers[0].upper()}{numbers[1:]}: the samples reach much of the real images' variety.")]
 
 
 def _epochs(epochs: list[int]) -> str:

@@ -27,7 +27,7 @@ from genlab.family import Family, family_for, resolve_ref
 from genlab.reporting import html as h
 from genlab.reporting.architecture import ArchitectureTable, load_architecture
 from genlab.reporting.document import Code, Document, Figure, Figures, Items, Links, Paragraph, Section, Slider, Table, to_html, to_markdown
-from genlab.run_dir import History, RunDir
+from genlab.run_dir import ANALYSES, History, RunDir
 from genlab.data.run_data import training_reference
 from genlab.reporting.diagnostics import Finding, findings, per_epoch_mean
 
@@ -142,6 +142,19 @@ class RunSummary:
     @cached_property
     def evaluations(self) -> list[tuple[str, dict[str, Any]]]:
         return evaluations(self.run)
+
+    @cached_property
+    def variety(self) -> str:
+        """Precision, recall and coverage as "P 0.61 R 0.42 C 0.55": from the newest evaluate result that has them,
+        else the last evaluation during training; "" when the run has none."""
+        keys = ("precision", "recall", "coverage")
+        for _, result in reversed(self.evaluations):
+            found = {k: result["metrics"][k] for k in keys if k in result["metrics"]}
+            if found:
+                break
+        else:
+            found = {k: column[-1][2] for k in keys if (column := self.column(k))}
+        return " ".join(f"{k[0].upper()} {v:.2f}" for k, v in found.items())
 
     @cached_property
     def grids(self) -> dict[str, list[tuple[int, Path]]]:
@@ -296,22 +309,37 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _score_rows(summary: RunSummary) -> tuple[list[list[str]], int | None]:
+# the columns of the scores during training: history column(s), header; shown when the run has them
+TRAINING_SCORES = (
+    (("is_mean", "is_std"), "Inception Score"), (("kid_mean", "kid_std"), "KID"), (("fid",), "FID"),
+    (("precision",), "precision"), (("recall",), "recall"), (("density",), "density"), (("coverage",), "coverage"),
+)
+
+
+def _score_cell(values: dict[str, float], columns: tuple[str, ...]) -> str:
+    if columns[0] not in values:
+        return ""
+    if columns[0] == "is_mean":
+        return f"{values['is_mean']:.3f} ± {values.get('is_std', 0.0):.3f}"
+    if columns[0] == "kid_mean":
+        return f"{values['kid_mean']:.4g} ± {values.get('kid_std', 0.0):.2g}"
+    return f"{values[columns[0]]:.4g}" if columns[0] == "fid" else f"{values[columns[0]]:.3f}"
+
+
+def _score_rows(summary: RunSummary) -> tuple[list[str], list[list[str]], int | None]:
+    """(headers, rows, the best row) of the scores during training: a column per score the run took."""
     by_epoch: dict[int, dict[str, float]] = {}
-    for name in ("is_mean", "is_std", "kid_mean", "kid_std"):
-        for _, epoch, value in summary.column(name):
-            by_epoch.setdefault(int(epoch), {})[name] = value
+    for columns, _ in TRAINING_SCORES:
+        for name in columns:
+            for _, epoch, value in summary.column(name):
+                by_epoch.setdefault(int(epoch), {})[name] = value
+    shown = [(columns, title) for columns, title in TRAINING_SCORES if any(columns[0] in s for s in by_epoch.values())]
     rows, marked = [], None
     for i, (epoch, s) in enumerate(sorted(by_epoch.items())):
         best = epoch == summary.best_epoch
         marked = i if best else marked
-        rows.append([
-            str(epoch),
-            f"{s['is_mean']:.3f} ± {s.get('is_std', 0.0):.3f}" if "is_mean" in s else "",
-            f"{s['kid_mean']:.4g} ± {s.get('kid_std', 0.0):.2g}" if "kid_mean" in s else "",
-            "best (best.pt)" if best else "",
-        ])
-    return rows, marked
+        rows.append([str(epoch), *[_score_cell(s, columns) for columns, _ in shown], "best (best.pt)" if best else ""])
+    return ["epoch", *[title for _, title in shown], ""], rows, marked
 
 
 def _elbo_rows(summary: RunSummary) -> list[list[str]]:
@@ -327,20 +355,51 @@ def _elbo_rows(summary: RunSummary) -> list[list[str]]:
 
 
 def _evaluation_rows(summary: RunSummary) -> list[list[str]]:
+    """A row per evaluate result: each score with the real-against-real ceiling beside it when it was measured."""
     rows = []
     for name, result in summary.evaluations:
         m, p = result["metrics"], result.get("protocol", {})
+        real = (result.get("ceiling") or {}).get("metrics", {})
+        beside = lambda key, text: text + (f" (real {real[key]:{'.3f' if key != 'kid_mean' else '.4g'}})" if key in real else "")  # noqa: E731
         scores = []
         if "is_mean" in m:
-            scores.append(f"IS {m['is_mean']:.3f} ± {m.get('is_std', 0.0):.3f}")
+            scores.append(beside("is_mean", f"IS {m['is_mean']:.3f} ± {m.get('is_std', 0.0):.3f}"))
         if "fid" in m:
-            scores.append(f"FID {m['fid']:.3f}")
+            scores.append(beside("fid", f"FID {m['fid']:.3f}"))
         if "kid_mean" in m:
-            scores.append(f"KID {m['kid_mean']:.4g} ± {m.get('kid_std', 0.0):.2g}")
-        scores += [f"{name} {m[name]:.3f}" for name in ("precision", "recall", "density", "coverage") if name in m]
+            scores.append(beside("kid_mean", f"KID {m['kid_mean']:.4g} ± {m.get('kid_std', 0.0):.2g}"))
+        scores += [beside(key, f"{key} {m[key]:.3f}") for key in ("precision", "recall", "density", "coverage") if key in m]
         protocol = ", ".join(f"{k} {p[k]}" for k in ("network", "n", "splits", "checkpoint", "reference") if k in p)
+        if real:
+            protocol += f"; real: {result['ceiling']['source']} ({result['ceiling']['n']:,} images)"
         rows.append([name, "; ".join(scores), protocol])
     return rows
+
+
+def _analysis_figures(run: RunDir) -> list[Figure]:
+    """The pictures of genlab interpolate and genlab neighbours saved in the run folder, with what they show."""
+    rel = lambda p: h.relative(p, run.root)  # noqa: E731
+    figures = []
+    for name, caption in ANALYSES.items():
+        for path in (run.analysis(name), run.analysis(name).with_suffix(".gif")):
+            if path.is_file():
+                figures.append(Figure(rel(path), caption + _neighbours_verdict(path)))
+    return figures
+
+
+def _neighbours_verdict(path: Path) -> str:
+    numbers = path.with_suffix(".json")
+    if path.stem != "neighbours" or not numbers.is_file():
+        return ""
+    try:
+        saved = json.loads(numbers.read_text())
+        return (
+            f"; in {saved['space']}, median nearest-training distance {saved['sample_nearest']['median']:.3g} for samples, "
+            f"{saved['held_out_nearest']['median']:.3g} for unseen real images (Mann-Whitney z {saved['mann_whitney_z']:+.1f}: "
+            + ("the model may be copying its data)" if saved["copying"] else "no sign of copying)")
+        )
+    except (ValueError, KeyError, TypeError):
+        return f" ({numbers.name} is damaged)"
 
 
 def _reference(cfg: Config) -> str:
@@ -396,13 +455,17 @@ def run_document(summary: RunSummary) -> Document:
                 Slider(kind, [(e, rel(p)) for e, p in grids], label=f"every {kind} grid"),
             ], level=3))
         doc.blocks.append(pictures)
-    scores, best_row = _score_rows(summary)
+    analyses = _analysis_figures(run)
+    if analyses:
+        doc.blocks.append(Section("Latent walks and neighbours", [Figures([f]) for f in analyses]))
+    headers, scores, best_row = _score_rows(summary)
     elbo, evaluated = _elbo_rows(summary), _evaluation_rows(summary)
     if scores or elbo or evaluated:
         section = Section("Scores")
         if scores:
+            headers = [f"KID vs {_reference(cfg)}" if title == "KID" else title for title in headers]
             section.blocks.append(Table(
-                ["epoch", "Inception Score", f"KID vs {_reference(cfg)}", ""], scores, numeric=(1, 2),
+                headers, scores, numeric=tuple(range(1, len(headers) - 1)),
                 marked=[best_row] if best_row is not None else [],
                 caption=f"During training ({cfg.scores.eval_network} network, {cfg.scores.eval_n:,} images every {cfg.scores.eval_every} epochs):",
             ))

@@ -1,0 +1,48 @@
+"""Recall and coverage beside the collapse check: the verdicts agree, disagree, or warn alone."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from genlab.reporting.diagnostics import LOW_VARIETY_ALONE, _variety_findings, low_variety
+
+
+@dataclass
+class Summary:
+    columns: dict[str, list[float]] = field(default_factory=dict)
+    evaluations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def column(self, name):
+        return [(float(e), float(e), v) for e, v in enumerate(self.columns.get(name, []), 1)]
+
+
+def evaluation(recall, coverage, real=None):
+    result = {"metrics": {"recall": recall, "coverage": coverage}}
+    if real:
+        result["ceiling"] = {"metrics": {"recall": real[0], "coverage": real[1]}}
+    return ("evaluation-builtin.json", result)
+
+
+def test_low_is_below_half_the_ceiling_or_a_quarter_without_one():
+    assert low_variety(0.39, 0.8) and not low_variety(0.41, 0.8)
+    assert low_variety(LOW_VARIETY_ALONE - 0.01, None) and not low_variety(LOW_VARIETY_ALONE, None)
+
+
+@pytest.mark.parametrize("diversity, recall, level, words", [
+    (0.2, 0.05, "warning", "Recall 0.05 and coverage 0.05 in evaluation-builtin.json (real images: 0.90, 0.70) agree with the collapse check"),
+    (0.2, 0.85, "warning", "The collapse check and recall 0.85 and coverage 0.85 in evaluation-builtin.json (real images: 0.90, 0.70) disagree"),
+    (0.9, 0.05, "warning", "recall and coverage below half the real images' own, so the samples miss much of the data's variety"),
+    (0.9, 0.85, "ok", "the samples reach much of the real images' variety"),
+])
+def test_recall_and_coverage_beside_the_collapse_check(diversity, recall, level, words):
+    summary = Summary({"diversity": [diversity], "duplicates": [0.0]}, [evaluation(recall, recall, real=(0.9, 0.7))])
+    (finding,) = _variety_findings(summary)
+    assert finding.level == level and words in finding.text
+
+
+def test_training_time_scores_are_used_when_no_evaluate_result_has_them():
+    summary = Summary({"diversity": [0.9], "duplicates": [0.0], "recall": [0.6, 0.1], "coverage": [0.5, 0.2]})
+    (finding,) = _variety_findings(summary)
+    assert finding.text.startswith("Recall 0.10 and coverage 0.20 at the last evaluation during training: recall and coverage below 0.25")
+    assert _variety_findings(Summary({"diversity": [0.9]})) == []
