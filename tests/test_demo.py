@@ -52,6 +52,13 @@ def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
         assert saved["metrics"]["is_mean"] == scored[str(run)] and saved["protocol"]["network"] == "builtin"
         assert row["best"].endswith("(builtin network)") or row["best"].startswith("held-out -ELBO")
         assert "evaluation-builtin.json" in (run / "report.html").read_text()
+        # precision, recall and coverage against its real images, with the real-against-real ceiling
+        assert set(saved["ceiling"]["metrics"]) >= {"precision", "recall", "coverage"} and saved["ceiling"]["n"] >= 2
+        assert row["precision / recall / coverage"] == " ".join(f"{k[0].upper()} {saved['metrics'][k]:.2f}" for k in ("precision", "recall", "coverage"))
+    assert html.count(" (real against real: ") == 7
+    # one latent walk of a DCGAN and one of the VAE, on the page and on their report pages
+    for run in ("dcgan-wgan-gp", "vae-toonfaces"):
+        assert f"src='./{run}/interpolation.png'" in html and "interpolation.png" in (tmp_path / "demo" / run / "report.html").read_text()
 
 
 def test_demo_replaces_only_its_own_earlier_output(tmp_path):

@@ -26,11 +26,14 @@ from genlab.errors import GenlabError
 from genlab.reporting.compare import Extra, write_comparison
 from genlab.reporting.run_report import summarize, write_run_report
 from genlab.handin import write_report
-from genlab.scoring import Protocol, collapse_warnings
+from genlab.sampling import interpolate
+from genlab.scoring import Protocol, collapse_warnings, evaluate
 from genlab.training.run import train
 from genlab.run_dir import History, RunDir
 
 MARKER = ".genlab-demo"
+SCORING = Protocol(network="builtin", n=1000, splits=10)  # every run: 1,000 images on the built-in network
+VARIETY = ("precision", "recall", "coverage")  # beside the Inception Score: fidelity, and how much of the data is reached
 DEMO_LOSSES = ("gan", "lsgan", "wgan", "wgan-gp")
 # The digits are 8x8 at heart, so the demo's DCGANs train at 16x16 (a quarter of the pixels of 32x32, so about
 # four times the steps in the same minutes) on a generator and critic of width 32 without BatchNorm in the critic
@@ -99,6 +102,16 @@ def _trained(title: str, cfg: Config, folder: Path, what: str, pictures: Picture
     return DemoEntry(title, run, pictures(run), time.perf_counter() - started, real)
 
 
+WALK_LOSS = "wgan-gp"  # the DCGAN whose latent walks the page shows
+WALK = dict(steps=10, rows=3)
+
+
+def _walk(run: RunDir) -> tuple[tuple[str, Path], ...]:
+    """Three latent walks of a trained run, saved where genlab interpolate saves them (the report shows them too)."""
+    path = interpolate(run.root, run.analysis("interpolation.png"), **WALK, device=run.config().run.device)
+    return ((f"latent walks: {WALK['rows']} spherical interpolations between random latents, {WALK['steps']} steps each", path),)
+
+
 def _dcgan_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry]:
     entries = []
     for loss in DEMO_LOSSES:
@@ -106,9 +119,10 @@ def _dcgan_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry
         last = cfg.run.epochs
         entries.append(_trained(
             f"DCGAN, {loss} loss", cfg, out / f"dcgan-{loss}", f"DCGAN with the {loss} loss, {last} epochs on the built-in digits",
-            lambda run, last=last: (
+            lambda run, last=last, loss=loss: (
                 ("samples after epoch 1", run.grid("fake_image", 1)),
                 (f"samples after epoch {last}", run.grid("fake_image", last)),
+                *(_walk(run) if loss == WALK_LOSS else ()),
                 ("learning curves", run.plot("losses")),
             ),
         ))
@@ -133,6 +147,7 @@ def _vae_entries(out: Path, epochs: int | None, device: str, full: bool) -> list
             ("reconstructions of held-out faces (ground truth left, reconstruction right)", run.grid("recon", epochs)),
             ("samples from the prior p(z) after epoch 1", run.grid("prior", 1)),
             (f"samples from the prior p(z) after epoch {epochs}", run.grid("prior", epochs)),
+            *_walk(run),
             ("negative ELBO, train and held-out", run.plot("elbo")),
         ),
         real="toonfaces-test",
@@ -192,6 +207,12 @@ def _score_line(row: dict | None, real: dict | None) -> str:
     text = f"Inception Score {m['is_mean']:.2f} ± {m['is_std']:.2f} (built-in network)"
     if real is not None:
         text += f"; real images ({real['run']}) {real['metrics']['is_mean']:.2f}"
+    variety = [k for k in VARIETY if k in m]
+    if variety:
+        text += "; " + ", ".join(f"{k} {m[k]:.2f}" for k in variety)
+        ceiling = row.get("ceiling", {}).get("metrics", {})
+        if ceiling:
+            text += f" (real against real: {', '.join(f'{ceiling[k]:.2f}' for k in variety if k in ceiling)})"
     if "diversity" in m:
         text += f"; sample diversity {m['diversity']:.2f} of real (collapse below 0.5)"
     return text + "".join(f". Warning: {w}" for w in collapse_warnings(row["warnings"]))
@@ -232,15 +253,19 @@ def run_demo(out: str | Path = "genlab-demo", *, epochs: int | None = None, devi
     texts, rows = [], []
     for real in dict.fromkeys(entry.real for entry in entries):  # one report per group of runs and their real images
         group = [entry.run.root for entry in entries if entry.real == real]
-        text, twin = write_report(group, out / "scores" / f"{real}.txt", Protocol(network="builtin", n=1000, splits=10), real=real, device=device)
+        text, twin = write_report(group, out / "scores" / f"{real}.txt", SCORING, real=real, device=device)
         texts.append(text.read_text())
         rows += json.loads(twin.read_text())
     scores = "\n".join(texts)
     (out / "inception_score.txt").write_text(scores)
-    (out / "inception_score.json").write_text(json.dumps(rows, indent=2) + "\n")
     for row in rows:  # each run's own score in its folder, as `genlab evaluate RUN --network builtin` saves it
         if row.get("run") and (Path(row["run"]) / "config.json").is_file():
-            result = {key: row[key] for key in ("source", "metrics", "protocol", "warnings")}
+            variety = evaluate(row["run"], SCORING, metrics=VARIETY, device=device)  # against its real images, with the ceiling
+            row["metrics"].update({k: variety.metrics[k] for k in VARIETY})
+            row["protocol"].update({k: v for k, v in variety.protocol.items() if k not in row["protocol"]})
+            row["ceiling"] = variety.ceiling
+            result = {key: row[key] for key in ("source", "metrics", "protocol", "warnings", "ceiling") if row.get(key) is not None}
             (Path(row["run"]) / "evaluation-builtin.json").write_text(json.dumps(result, indent=2) + "\n")
             write_run_report(Path(row["run"]))
+    (out / "inception_score.json").write_text(json.dumps(rows, indent=2) + "\n")
     return write_index(out, entries, scores, out / "inception_score.json")
