@@ -323,6 +323,12 @@ def evaluate(
             flag_collapse(result, collapse_check(ours.pool, ref.pool))
         if ceiling and (Path(source).expanduser() / "config.json").is_file():
             result.ceiling = real_ceiling(source, metrics, p, images.n, ref, extractor, batch_size=batch_size, cyclegan=cyclegan)
+            if result.ceiling is not None and result.ceiling["n"] < images.n and any(m in metrics for m in ("recall", "coverage")):
+                result.warnings.append(
+                    f"the real-against-real ceiling has {result.ceiling['n']:,} unseen images where {images.n:,} were scored; "
+                    f"recall and coverage grow with the number of images, so its recall and coverage are lower than "
+                    f"{images.n:,} unseen images would give"
+                )
     return result
 
 

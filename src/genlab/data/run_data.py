@@ -76,17 +76,17 @@ def test_domains(cfg: CycleGANConfig) -> tuple[DomainImages, DomainImages]:
 
 
 def unseen_images(cfg: DCGANConfig | VAEConfig, held_out: str | None = None) -> InMemoryImages:
-    """Real images the run never trained on: ``held_out`` (a dataset name or folder), the run's held-out split,
-    or the test split of a named dataset."""
+    """Real images the run never trained on: ``held_out`` (a dataset name or folder), else the larger of the run's
+    held-out split and its named dataset's test split."""
     size, root = cfg.image_size, resolve_data_root(cfg.input.data_root)
     if held_out is not None:
         name, split = (held_out[: -len("-test")], "test") if held_out.endswith("-test") and held_out[: -len("-test")] in NAMED_SOURCES else (held_out, "train")
         return load_images(name, image_size=size, data_root=str(root), split=split)
     _, split = image_data(cfg)
-    if split is not None:
-        return split
-    if cfg.input.data in NAMED_SOURCES:
-        return load_images(cfg.input.data, image_size=size, data_root=str(root), split="test")
+    test = load_images(cfg.input.data, image_size=size, data_root=str(root), split="test") if cfg.input.data in NAMED_SOURCES else None
+    candidates = [images for images in (split, test) if images is not None]
+    if candidates:  # the larger of the held-out split and the dataset's test split: both are unseen
+        return max(candidates, key=len)
     raise GenlabError(
         f"the run trained on every image of {cfg.input.data}, so none are unseen; give --held-out FOLDER (real images "
         "of the same kind that it did not train on)"
