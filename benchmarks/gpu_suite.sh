@@ -43,5 +43,6 @@ row sweep bash -c "cd benchmarks && ../$PY bench_sweep.py --device cuda --ks 1,4
 row graphs bash -c "cd benchmarks && ../$PY bench_graphs.py --iters 100 --repeats 3"
 row cyclegan bash -c "cd benchmarks && ../$PY bench_cyclegan.py --device cuda --sizes 256 --iters 20 --repeats 3"
 row metrics bash -c "cd benchmarks && ../$PY bench_metrics.py --device cuda --n 50000 --batch-size 500"
+row prdc bash -c "cd benchmarks && ../$PY bench_prdc.py --device cuda --n 50000 --part"
 
 $PY benchmarks/gpu_table.py --logs "$LOGS" --data "$CIFAR" --epochs "$EPOCHS"

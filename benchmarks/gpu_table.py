@@ -52,6 +52,7 @@ rows = [
     ("sweep throughput, K stacked vs K sequential", "`python benchmarks/bench_sweep.py --device cuda --homework`", "ratio > 1", result("sweep", lines=4)),
     ("CycleGAN 256x256, batch 1", "`python benchmarks/bench_cyclegan.py --device cuda --sizes 256`", "<= 20 ms/iteration", result("cyclegan")),
     ("IS + FID on 50,000 images", "`python benchmarks/bench_metrics.py --device cuda --n 50000 --batch-size 500`", "<= 20 s", result("metrics")),
+    ("precision/recall, 50,000 x 50,000 features, vs torch-fidelity's blocked prc", "`python benchmarks/bench_prdc.py --device cuda --n 50000 --part`", "ratio >= 1", result("prdc", lines=3)),
 ]
 table = [
     f"Measured {datetime.date.today().isoformat()} on {device} (torch {version}) by `bash benchmarks/gpu_suite.sh`.",
