@@ -54,6 +54,19 @@ def test_resume_evaluate_load_and_runs(runs_dir, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_neighbours_and_latent_walks_from_python(runs_dir, capsys):
+    root, run = runs_dir
+    before = torch.get_rng_state()
+    found = genlab.neighbours(run, n=2, k=3, score_n=50)
+    assert found.path == root / "gan" / "neighbours.png" and found.json_path.is_file()
+    assert len(found.check.samples) == 50 and len(found.check.held_out) == 297 and not found.check.copying
+    walk = genlab.interpolate(run.path, steps=4, rows=2)
+    assert walk == root / "gan" / "interpolation.png" and walk.is_file()
+    with pytest.raises(genlab.GenlabError, match="need a VAE run"):
+        genlab.interpolate(run, traverse=True)
+    assert torch.equal(torch.get_rng_state(), before) and capsys.readouterr().out == ""
+
+
 def test_errors_are_raised_as_genlab_errors_not_exits(tmp_path):
     with pytest.raises(genlab.GenlabError, match="unknown loss 'wgangp'"):
         genlab.train("dcgan", out=tmp_path / "r", loss="wgangp")

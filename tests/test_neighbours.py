@@ -9,13 +9,13 @@ from PIL import Image
 from genlab.cli import main
 from genlab.data.run_data import image_data
 from genlab.data.transforms import to_model_range
-from genlab.neighbours import COPYING_Z, copy_check, mann_whitney_z, nearest
+from genlab.nearest import COPYING_Z, copy_check, mann_whitney_z, nearest
 from genlab.trained import load_model
 from genlab.training.run import train
 
 
 def test_nearest_finds_the_k_closest_rows_in_blocks(monkeypatch):
-    import genlab.neighbours as module
+    import genlab.nearest as module
 
     monkeypatch.setattr(module, "CHUNK", 3)  # several blocks
     reference = torch.tensor([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0], [0.0, 2.0]])
@@ -56,7 +56,7 @@ def trained_run(tmp_path_factory):
 
 
 def test_a_generator_that_returns_training_images_is_flagged(trained_run, tmp_path, monkeypatch, capsys):
-    import genlab.neighbours as module
+    import genlab.nearest as module
 
     cfg = load_model(trained_run, "latest", "cpu").cfg
     training = to_model_range(image_data(cfg)[0].images, torch.device("cpu"))

@@ -22,18 +22,18 @@ from genlab.errors import GenlabError, GenlabWarning
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from genlab.api import Model, Rows, Run, RunList, evaluate, grid, load, runs, sweep, train
+    from genlab.api import Model, Rows, Run, RunList, evaluate, grid, interpolate, load, neighbours, runs, sweep, train
     from genlab.scoring import Evaluation
 
 _API = {
     "train": "genlab.api", "sweep": "genlab.api", "load": "genlab.api", "runs": "genlab.api", "evaluate": "genlab.api",
-    "grid": "genlab.api", "Run": "genlab.api", "RunList": "genlab.api", "Model": "genlab.api", "Rows": "genlab.api",
+    "grid": "genlab.api", "neighbours": "genlab.api", "interpolate": "genlab.api", "Run": "genlab.api", "RunList": "genlab.api", "Model": "genlab.api", "Rows": "genlab.api",
     "Evaluation": "genlab.scoring",
 }
 
 __all__ = [
     "GenlabError", "GenlabWarning", "__version__",
-    "train", "sweep", "load", "runs", "evaluate", "grid", "Run", "RunList", "Model", "Rows", "Evaluation",
+    "train", "sweep", "load", "runs", "evaluate", "neighbours", "interpolate", "grid", "Run", "RunList", "Model", "Rows", "Evaluation",
 ]
 
 

@@ -37,7 +37,10 @@ from genlab.reporting.grids import grid_image
 from genlab.reporting.run_report import RunSummary, summarize
 from genlab.run_dir import History, RunDir
 from genlab.trained import load_model
+from genlab.nearest import Neighbours
+from genlab.nearest import neighbours as _neighbours
 from genlab.sampling import generate
+from genlab.sampling import interpolate as _interpolate
 from genlab.scoring import Evaluation, protocol
 from genlab.scoring import evaluate as _evaluate
 from genlab.training import run as _training
@@ -305,6 +308,42 @@ def evaluate(
     target = str(source.path) if isinstance(source, Run) else os.fspath(source)
     with _own_randomness():
         return _evaluate(target, chosen, metrics=tuple(metrics), batch_size=batch_size, device=device, ceiling=ceiling)
+
+
+def neighbours(
+    source: Run | PathLike, *, out: PathLike | None = None, network: str | None = None, pixels: bool = False, n: int = 16,
+    k: int = 5, score_n: int = 1000, seed: int = 0, held_out: str | None = None, checkpoint: str = "latest", device: str = "cpu",
+) -> Neighbours:
+    """Is a DCGAN or VAE copying its data? ``n`` samples beside their ``k`` nearest training images (a PNG, by default
+    ``RUN/neighbours.png``, with its JSON), and ``score_n`` samples' nearest-training distances against unseen real
+    images' (``.check``: the quantiles, the Mann-Whitney z and ``copying``), as ``genlab neighbours`` computes them."""
+    path = _path_of(source)
+    with _own_randomness():
+        return _neighbours(
+            path, out if out is not None else path / "neighbours.png", network=network, pixels=pixels, n=n, k=k, score_n=score_n,
+            seed=seed, held_out=held_out, checkpoint=checkpoint, device=device,
+        )
+
+
+def interpolate(
+    source: Run | PathLike, *, out: PathLike | None = None, steps: int = 10, rows: int = 8, seed: int = 0, gif: bool = False,
+    between: Sequence[PathLike] | None = None, traverse: bool = False, checkpoint: str = "latest", device: str = "cpu",
+) -> Path:
+    """Latent walks of a DCGAN or VAE as ``genlab interpolate`` draws them (rows of spherical interpolations; a VAE
+    also ``between`` two image files or ``traverse``-ing its most used dimensions); returns the PNG (or GIF) written,
+    by default ``RUN/interpolation.png`` (``traversal.png``, ``between.png``)."""
+    path = _path_of(source)
+    name = "traversal" if traverse else "between" if between is not None else "interpolation"
+    target = out if out is not None else path / f"{name}.{'gif' if gif else 'png'}"
+    with _own_randomness():
+        return _interpolate(
+            path, target, steps=steps, rows=rows, seed=seed, gif=gif, between=between, traverse=traverse,
+            checkpoint=checkpoint, device=device,
+        )
+
+
+def _path_of(source: Run | PathLike) -> Path:
+    return source.path if isinstance(source, Run) else Path(os.fspath(source))
 
 
 def grid(images: Tensor, *, nrow: int | None = None) -> Image.Image:

@@ -312,7 +312,7 @@ def _interpolate(args: argparse.Namespace) -> None:
 
 def _neighbours(args: argparse.Namespace) -> None:
     from genlab.config import resolve_device
-    from genlab.neighbours import neighbours
+    from genlab.nearest import neighbours
 
     found = neighbours(
         args.run_dir, args.out or Path(args.run_dir) / "neighbours.png", network=args.network, pixels=args.pixels, n=args.n, k=args.k, score_n=args.score_n,
