@@ -112,14 +112,14 @@ class RunOptions:
     sample_every: int = setting(1, "epochs between sample grids", AT_LEAST_ONE)
     grid_size: int = setting(64, "images in each sample grid", AT_LEAST_ONE)
     smooth_window: int = setting(50, "moving-average window of the curves, in steps", AT_LEAST_ONE)
-    curves_every: float = setting(30.0, "seconds between redrawn curves (0: every epoch; the last always)", NOT_NEGATIVE)
+    curves_every: float = setting(30.0, "seconds between refreshed curves and report page (0: each epoch)", NOT_NEGATIVE)
     # the NaN check still names the first bad step exactly
     log_every: int = setting(50, "steps read back from the device together (history, progress, NaN check)", AT_LEAST_ONE)
     tensorboard: bool = setting(False, "also log the history and grids to RUN_DIR/tensorboard (needs genlab[tensorboard])")
 
     def grid_due(self, epoch: int) -> bool:
-        """Whether ``epoch`` writes its sample grids: every ``sample_every`` epochs, and always the last."""
-        return epoch % self.sample_every == 0 or epoch == self.epochs
+        """Whether ``epoch`` writes its sample grids: every ``sample_every`` epochs, and always the first and last."""
+        return epoch % self.sample_every == 0 or epoch in (1, self.epochs)
 
 
 @dataclass(frozen=True)

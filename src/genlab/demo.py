@@ -42,7 +42,7 @@ DEMO_LOSSES = ("gan", "lsgan", "wgan", "wgan-gp")
 DEMO_EPOCHS = 60
 DEMO_DCGAN = dict(
     data="builtin", image_size=16, width=32, critic_norm="none", gen_last_norm=False, init="normal",
-    batch_size=64, checkpoint_every=1000, smooth_window=20, grid_size=36,
+    batch_size=64, checkpoint_every=1000, smooth_window=20, grid_size=36, sample_every=5,
 )
 # What each loss needs beyond that: weight clipping leaves a critic without normalisation too weak to
 # guide the generator (flat grey samples), so WGAN's critic keeps the paper's BatchNorm; WGAN-GP

@@ -73,7 +73,8 @@ def test_every_epoch_rewrites_the_report_with_everything_the_run_holds(runs):
     assert "<script>" in page and "http" not in re.sub(r"<a href='[^']*'", "", page).replace("https://", "")
     assert "http-equiv='refresh'" not in page  # a finished run's page stays still; a running one's reloads itself
     running = write_run_report(RunDir(run), state="running").read_text()
-    assert "<meta http-equiv='refresh' content='30'>" in running and "reloads every 30 s while the run trains" in running
+    assert "<meta http-equiv='refresh' content='30'>" in running and "the page reloads every 30 s" in running
+    assert "Written after epoch 3, " in running and "rewritten at most every 30 s (and after the last epoch)" in running
     write_run_report(RunDir(run))
 
 

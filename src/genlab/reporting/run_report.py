@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -431,8 +432,15 @@ def run_document(summary: RunSummary) -> Document:
         Links([("history.csv", "./history.csv"), ("config.json", "./config.json")], before="Numbers and settings: "),
         Paragraph("Run folder:", code=str(run.root)),
     ]
+    written = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     if running:
-        doc.blocks.append(Paragraph(f"This page is rewritten after every epoch and reloads every {RELOAD_SECONDS} s while the run trains."))
+        every = f"at most every {cfg.run.curves_every:g} s" if cfg.run.curves_every else "after every epoch"
+        doc.blocks.append(Paragraph(
+            f"Written after epoch {summary.epochs_done}, {written}. While the run trains this page and its curves are "
+            f"rewritten {every} (and after the last epoch), and the page reloads every {RELOAD_SECONDS} s."
+        ))
+    else:
+        doc.blocks.append(Paragraph(f"Written after epoch {summary.epochs_done}, {written}."))
     found = [*findings(summary), Finding("ok", schedule(cfg))]
     doc.blocks.append(Section("Diagnostics", [Items([(f.level, f.text) for f in found])]))
     doc.blocks.append(Section("Preprocessing", [Paragraph(sentence) for sentence in preprocessing(cfg)]))
@@ -442,7 +450,7 @@ def run_document(summary: RunSummary) -> Document:
         doc.blocks.append(Section("Learning curves", [
             Paragraph(
                 f"Raw values faint, moving average bold (window {cfg.run.smooth_window} steps){note}."
-                + (f" While the run trains they are redrawn at most every {cfg.run.curves_every:g} s, and always after its last epoch."
+                + (f" While the run trains they are redrawn at most every {cfg.run.curves_every:g} s, and always after its first and last epochs."
                    if cfg.run.curves_every else "")
             ),
             *[Figure(rel(p), p.stem, kind="curve") for p in plots],

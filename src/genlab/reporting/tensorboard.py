@@ -36,20 +36,27 @@ class TensorBoardLog:
         self.run = run
         self.writer: Any = SummaryWriter(log_dir=str(run.root / "tensorboard"))
         self.logged = logged_rows  # history rows already in TensorBoard (a resumed run's earlier rows)
+        self.epochs_logged: int | None = None  # the last epoch whose grids are in TensorBoard (None: from this epoch)
 
     def log_epoch(self, rows: list[dict[str, float]], epoch: int) -> None:
-        """The rows not logged yet as scalars at their steps, and the grids of ``epoch`` as images at its last step."""
+        """The rows not logged yet as scalars at their steps, and the grids of every epoch since the last call (up to
+        ``epoch``) as images at each epoch's last step."""
+        last_step: dict[int, int] = {}
         for row in rows[self.logged :]:
             step = int(row["step"])
+            last_step[int(row.get("epoch", epoch))] = step
             for name, value in row.items():
                 if name not in ("step", "epoch") and math.isfinite(value):
                     self.writer.add_scalar(name, value, step)
         self.logged = len(rows)
-        step = int(rows[-1]["step"]) if rows else 0
-        for path in sorted(self.run.images.glob(f"*-{epoch:03d}.png")):
-            match = GRID_FILE.fullmatch(path.name)
-            if match:
-                self.writer.add_image(f"images/{match['kind']}", _pixels(path), step, dataformats="HWC")
+        first = epoch if self.epochs_logged is None else self.epochs_logged + 1
+        for shown in range(first, epoch + 1):
+            for path in sorted(self.run.images.glob(f"*-{shown:03d}.png")):
+                match = GRID_FILE.fullmatch(path.name)
+                if match:
+                    step = last_step.get(shown, int(rows[-1]["step"]) if rows else 0)
+                    self.writer.add_image(f"images/{match['kind']}", _pixels(path), step, dataformats="HWC")
+        self.epochs_logged = epoch
         self.writer.flush()
 
     def close(self) -> None:

@@ -184,7 +184,12 @@ class DCGANTrainer:
         """GAN/LSGAN: a discriminator loss near 0 over a whole epoch leaves the generator no gradient."""
         if self.loss.wasserstein:
             return
-        losses = [row["d_loss"] for row in history.rows if row.get("epoch") == epoch and "d_loss" in row]
+        losses = []
+        for row in reversed(history.rows):  # the epoch's rows are the last ones: read back only as far as they go
+            if row.get("epoch") != epoch:
+                break
+            if "d_loss" in row:
+                losses.append(row["d_loss"])
         if losses and discriminator_wins(sum(losses) / len(losses)):
             warnings.warn(
                 f"the discriminator loss sat near 0 in epoch {epoch} (mean {sum(losses) / len(losses):.2e}): the "

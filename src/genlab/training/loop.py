@@ -4,8 +4,9 @@ What trains is a *stepper*: it advances one run (``OneRun``: a family's trainer 
 (``genlab.training.sweep.StackedRuns``: K runs as one stacked model) by one unit of work at a time. What a run
 accumulates is its ``RunState``: folder, history, the device-side read-back of its numbers, evaluator, best score,
 TensorBoard log, step. After every epoch each run's state goes through ``END_OF_EPOCH``, one ordered list of hooks:
-pictures (grids, the collapse check), learning curves (at most every `curves_every` seconds), scores, history,
-checkpoints, then the report page and TensorBoard.
+the refresh cadence, pictures (grids, the collapse check), learning curves, scores, history, checkpoints, then the
+report page and TensorBoard; the page and TensorBoard are refreshed after the first epoch, then (with the curves) at
+most every ``curves_every`` seconds, and after the last epoch.
 
 A family's trainer supplies ``train_step(batch, step) -> dict[str, Tensor]`` (detached scalars, in the order of
 its paper's algorithm box), ``end_epoch(epoch)`` for what changes between epochs, ``report(epoch, run, history)``
@@ -108,7 +109,8 @@ class RunState:
     main: bool = True
     board: TensorBoardLog | None = None
     improved: bool = False  # the epoch's score beat the best so far (best.pt is written)
-    curves_drawn: float = -math.inf  # when the learning curves were last drawn (time.monotonic)
+    refreshed: float = -math.inf  # when the curves and the page were last refreshed (time.monotonic)
+    refresh_due: bool = False  # this epoch refreshes them
     readback: Readback = field(init=False)
 
     def __post_init__(self) -> None:
@@ -156,19 +158,26 @@ class OneRun:
 # ---- the end of an epoch: one ordered list of hooks, each given a run's state (rank 0 only) ----
 
 
+def cadence(state: RunState, epoch: int) -> None:
+    """Whether this epoch refreshes the curves, the page and TensorBoard: after the first and the last epoch, and
+    otherwise at most every ``curves_every`` seconds (drawing them costs more than a small epoch's steps)."""
+    now, run = time.monotonic(), state.cfg.run
+    state.refresh_due = epoch in (1, run.epochs) or now - state.refreshed >= run.curves_every
+    if state.refresh_due:
+        state.refreshed = now
+
+
 def pictures(state: RunState, epoch: int) -> None:
     """The family's grids, the collapse check and its warnings (may add rows: held-out scores)."""
     state.trainer.report(epoch, state.run, state.history)
 
 
 def curves(state: RunState, epoch: int) -> None:
-    """The family's learning curves, redrawn at most every ``curves_every`` seconds (drawing them costs more than a
-    small epoch's steps) and always after the last epoch."""
-    cfg = state.cfg
-    now = time.monotonic()
-    if epoch != cfg.run.epochs and now - state.curves_drawn < cfg.run.curves_every:
+    """The family's learning curves, on the refresh cadence but not after the first epoch (a few points, and the
+    plotting library's start-up paid before the run has much to show; the page leaves them out until drawn)."""
+    if not state.refresh_due or (epoch == 1 < state.cfg.run.epochs and state.cfg.run.curves_every > 0):
         return
-    state.curves_drawn = now
+    cfg = state.cfg
     record = family_for(cfg)
     for name, panels in record.curves.items():
         plot_curves(state.history, panels, state.run.plot(name), window=cfg.run.smooth_window, unsmoothed=record.unsmoothed)
@@ -209,7 +218,9 @@ def checkpoints(state: RunState, epoch: int) -> None:
 
 
 def page(state: RunState, epoch: int) -> None:
-    """The report page and TensorBoard (now, or on the background writer)."""
+    """The report page and TensorBoard (now, or on the background writer), on the refresh cadence."""
+    if not state.refresh_due:
+        return
     rows, status = list(state.history.rows), "finished" if epoch == state.cfg.run.epochs else "running"
     write(lambda: write_run_report(state.run, rows=rows, state=status))
     if state.board is not None:
@@ -217,7 +228,7 @@ def page(state: RunState, epoch: int) -> None:
         write(lambda: board.log_epoch(rows, epoch))
 
 
-END_OF_EPOCH: list[Callable[[RunState, int], None]] = [pictures, curves, scores, history, checkpoints, page]
+END_OF_EPOCH: list[Callable[[RunState, int], None]] = [cadence, pictures, curves, scores, history, checkpoints, page]
 
 
 # ---- the loop ----
