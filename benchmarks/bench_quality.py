@@ -156,8 +156,8 @@ def reference_vae(cfg, epochs: int) -> Callable[[Tensor], Tensor]:
     torch.manual_seed(cfg.run.seed)
     vae = ConvVAE(image_size=cfg.image_size, latent_dim=cfg.latent_dim, width=cfg.width).to(device)
     opt = torch.optim.Adam(vae.parameters(), lr=cfg.lr)
-    images = load_images("builtin", image_size=cfg.image_size, data_root=cfg.input.data_root, limit=cfg.input.limit)
-    train_images, _ = split_holdout(images, cfg.holdout, seed=cfg.run.seed)
+    images = load_images(cfg.input.data, image_size=cfg.image_size, data_root=cfg.input.data_root, limit=cfg.input.limit)
+    train_images, _ = split_holdout(images, cfg.holdout, seed=cfg.run.seed)  # the run's own data (the demo: cartoon faces)
     noise = torch.Generator(device).manual_seed(cfg.run.seed + 1)
     batches = EpochBatches(train_images, cfg.batch_size, seed=cfg.run.seed)
     for epoch in range(1, epochs + 1):
