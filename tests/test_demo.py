@@ -61,6 +61,27 @@ def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
         assert f"src='./{run}/interpolation.png'" in html and "interpolation.png" in (tmp_path / "demo" / run / "report.html").read_text()
 
 
+def test_training_two_runs_at_a_time_gives_what_one_after_another_gives(tmp_path):
+    """The demo's worker processes (one torch thread each) against the same jobs in this process (the tests run
+    with one thread): the same histories, byte for byte."""
+    import torch
+
+    from genlab.demo import _cyclegan_jobs, _dcgan_jobs, _vae_jobs, train_jobs
+
+    assert torch.get_num_threads() == 1
+    made = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        jobs = [*_dcgan_jobs(out, 1, "cpu")[2:], *_cyclegan_jobs(out, 1, "cpu", False)[:1], *_vae_jobs(out, 1, "cpu", False)]
+        entries = train_jobs(jobs, workers)
+        assert [e.title for e in entries] == [j.title for j in jobs]  # the jobs' order, whatever finished first
+        made[workers] = {e.run.root.name: e.run.history_path.read_bytes() for e in entries}
+        assert all((e.run.root / "checkpoints" / "latest.pt").is_file() for e in entries)
+    assert made[1].keys() == made[2].keys() and len(made[1]) == 4
+    for name in made[1]:
+        assert made[1][name] == made[2][name], name
+
+
 def test_demo_replaces_only_its_own_earlier_output(tmp_path):
     out = tmp_path / "demo"
     _prepare(out)

@@ -15,11 +15,17 @@ Re-running it replaces its own earlier output.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
 import time
-from collections.abc import Callable
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
 
 from genlab.config import Config, DCGANConfig, build_config
 from genlab.errors import GenlabError
@@ -28,6 +34,7 @@ from genlab.reporting.run_report import summarize, write_run_report
 from genlab.handin import write_report
 from genlab.sampling import interpolate
 from genlab.scoring import Protocol, collapse_warnings, evaluate
+from genlab.training import loop
 from genlab.training.run import train
 from genlab.run_dir import History, RunDir
 
@@ -93,15 +100,50 @@ def _prepare(out: Path) -> None:
     (out / MARKER).write_text("written by genlab demo; replaced on the next run\n")
 
 
-Pictures = Callable[[RunDir], tuple[tuple[str, Path], ...]]  # a trained run -> (caption, image) pairs
+@dataclass(frozen=True)
+class DemoJob:
+    """One run of the demo, as plain data (a worker process trains it): what to train and which pictures show it."""
+
+    title: str
+    cfg: Config
+    folder: Path
+    what: str  # said when it starts
+    pictures: str  # dcgan | cyclegan | vae
+    real: str = "builtin-test"  # the real images its scores are compared with
+    walk: bool = False  # also draw latent walks
+    domains: tuple[str, str] = ("A", "B")  # a CycleGAN's domain names
 
 
-def _trained(title: str, cfg: Config, folder: Path, what: str, pictures: Pictures, *, real: str = "builtin-test") -> DemoEntry:
-    """Train ``cfg`` into ``folder`` (saying ``what`` first), timed, and the entry that shows it."""
-    print(f"genlab demo: {what}", flush=True)
+def _pictures(job: DemoJob, run: RunDir) -> tuple[tuple[str, Path], ...]:
+    last = job.cfg.run.epochs
+    walk = _walk(run) if job.walk else ()
+    if job.pictures == "dcgan":
+        return (
+            ("samples after epoch 1", run.grid("fake_image", 1)), (f"samples after epoch {last}", run.grid("fake_image", last)),
+            *walk, ("learning curves", run.plot("losses")),
+        )
+    if job.pictures == "cyclegan":
+        a, b = job.domains
+        return (
+            (f"{a} to {b} after epoch 1: real, translated, reconstructed", run.grid("fakeA2B", 1)),
+            (f"{a} to {b} after epoch {last}", run.grid("fakeA2B", last)),
+            (f"{b} to {a} after epoch {last}: real, translated, reconstructed", run.grid("fakeB2A", last)),
+            ("learning curves", run.plot("losses")),
+        )
+    return (
+        ("reconstructions of held-out faces (ground truth left, reconstruction right)", run.grid("recon", last)),
+        ("samples from the prior p(z) after epoch 1", run.grid("prior", 1)),
+        (f"samples from the prior p(z) after epoch {last}", run.grid("prior", last)),
+        *walk, ("negative ELBO, train and held-out", run.plot("elbo")),
+    )
+
+
+def train_job(job: DemoJob) -> DemoEntry:
+    """Train one demo run (saying what first), timed, and the entry that shows it."""
+    print(f"genlab demo: {job.what}", flush=True)
     started = time.perf_counter()
-    run = train(cfg, folder, quiet=True)
-    return DemoEntry(title, run, pictures(run), time.perf_counter() - started, real)
+    run = train(job.cfg, job.folder, quiet=True)
+    return DemoEntry(job.title, run, _pictures(job, run), time.perf_counter() - started, job.real)
 
 
 WALK_LOSS = "wgan-gp"  # the DCGAN whose latent walks the page shows
@@ -114,21 +156,15 @@ def _walk(run: RunDir) -> tuple[tuple[str, Path], ...]:
     return ((f"latent walks: {WALK['rows']} spherical interpolations between random latents, {WALK['steps']} steps each", path),)
 
 
-def _dcgan_entries(out: Path, epochs: int | None, device: str) -> list[DemoEntry]:
-    entries = []
+def _dcgan_jobs(out: Path, epochs: int | None, device: str) -> list[DemoJob]:
+    jobs = []
     for loss in DEMO_LOSSES:
         cfg = demo_dcgan_config(loss, epochs=epochs, device=device)
-        last = cfg.run.epochs
-        entries.append(_trained(
-            f"DCGAN, {loss} loss", cfg, out / f"dcgan-{loss}", f"DCGAN with the {loss} loss, {last} epochs on the built-in digits",
-            lambda run, last=last, loss=loss: (
-                ("samples after epoch 1", run.grid("fake_image", 1)),
-                (f"samples after epoch {last}", run.grid("fake_image", last)),
-                *(_walk(run) if loss == WALK_LOSS else ()),
-                ("learning curves", run.plot("losses")),
-            ),
+        jobs.append(DemoJob(
+            f"DCGAN, {loss} loss", cfg, out / f"dcgan-{loss}", f"DCGAN with the {loss} loss, {cfg.run.epochs} epochs on the built-in digits",
+            "dcgan", walk=loss == WALK_LOSS,
         ))
-    return entries
+    return jobs
 
 
 # The VAE of the faces assignment in miniature: a small VAE at 32x32 on drawn cartoon faces (5% held out).
@@ -139,20 +175,13 @@ DEMO_VAE_FULL = dict(limit=0, image_size=64, latent_dim=128, width=32)
 DEMO_VAE_FULL_EPOCHS = 20
 
 
-def _vae_entries(out: Path, epochs: int | None, device: str, full: bool) -> list[DemoEntry]:
+def _vae_jobs(out: Path, epochs: int | None, device: str, full: bool) -> list[DemoJob]:
     epochs = epochs or (DEMO_VAE_FULL_EPOCHS if full else DEMO_VAE_EPOCHS)
     overrides = {**DEMO_VAE, **(DEMO_VAE_FULL if full else {}), "epochs": epochs, "device": device}
     cfg = build_config("vae", preset="smoke", overrides=overrides)
-    return [_trained(
+    return [DemoJob(
         "Convolutional VAE on cartoon faces", cfg, out / "vae-toonfaces", f"VAE, {epochs} epochs on drawn cartoon faces (toonfaces)",
-        lambda run: (
-            ("reconstructions of held-out faces (ground truth left, reconstruction right)", run.grid("recon", epochs)),
-            ("samples from the prior p(z) after epoch 1", run.grid("prior", 1)),
-            (f"samples from the prior p(z) after epoch {epochs}", run.grid("prior", epochs)),
-            *_walk(run),
-            ("negative ELBO, train and held-out", run.plot("elbo")),
-        ),
-        real="toonfaces-test",
+        "vae", real="toonfaces-test", walk=True,
     )]
 
 
@@ -172,23 +201,52 @@ DEMO_CYCLEGAN_TASKS = (
 )
 
 
-def _cyclegan_entries(out: Path, epochs: int | None, device: str, full: bool) -> list[DemoEntry]:
+def _cyclegan_jobs(out: Path, epochs: int | None, device: str, full: bool) -> list[DemoJob]:
     epochs = epochs or (DEMO_CYCLEGAN_FULL_EPOCHS if full else DEMO_CYCLEGAN_EPOCHS)
     overrides = {**DEMO_CYCLEGAN, **(DEMO_CYCLEGAN_FULL if full else {}), "epochs": epochs, "decay_epochs": max(1, epochs // 2), "device": device}
-    entries = []
-    for data, task, a, b, real in DEMO_CYCLEGAN_TASKS:
-        cfg = build_config("cyclegan", preset="smoke", overrides={**overrides, "data": data})
-        entries.append(_trained(
-            f"CycleGAN, {task} (A: {a}, B: {b})", cfg, out / f"cyclegan-{data}", f"CycleGAN, {epochs} epochs, {task} ({data})",
-            lambda run: (
-                (f"{a} to {b} after epoch 1: real, translated, reconstructed", run.grid("fakeA2B", 1)),
-                (f"{a} to {b} after epoch {epochs}", run.grid("fakeA2B", epochs)),
-                (f"{b} to {a} after epoch {epochs}: real, translated, reconstructed", run.grid("fakeB2A", epochs)),
-                ("learning curves", run.plot("losses")),
-            ),
-            real=real,
-        ))
-    return entries
+    return [
+        DemoJob(
+            f"CycleGAN, {task} (A: {a}, B: {b})", build_config("cyclegan", preset="smoke", overrides={**overrides, "data": data}),
+            out / f"cyclegan-{data}", f"CycleGAN, {epochs} epochs, {task} ({data})", "cyclegan", real=real, domains=(a, b),
+        )
+        for data, task, a, b, real in DEMO_CYCLEGAN_TASKS
+    ]
+
+
+def _one_thread() -> None:
+    """A demo worker: one torch thread (two workers share two cores better than one process's two threads share
+    these small networks), and no per-epoch progress bars (the parent shows one over the runs)."""
+    loop.SHOW_PROGRESS = False
+    torch.set_num_threads(1)
+    warnings.formatwarning = lambda message, *args, **kwargs: f"genlab: warning: {message}\n"  # as the command line says them
+
+
+def demo_workers(device: str) -> int:
+    """Runs trained at once: two on a CPU with at least two cores (one thread each), else one."""
+    return 2 if device == "cpu" and (os.cpu_count() or 1) >= 2 else 1
+
+
+def train_jobs(jobs: list[DemoJob], workers: int) -> list[DemoEntry]:
+    """Every job's entry, in the jobs' order; with ``workers`` > 1 in that many processes of one thread each (the
+    longest runs first), which gives the same numbers as training them one after another with one thread."""
+    if workers <= 1:
+        return [train_job(job) for job in jobs]
+    longest_first = sorted(range(len(jobs)), key=lambda i: -_expected_seconds(jobs[i]))
+    entries: dict[int, DemoEntry] = {}
+    context = multiprocessing.get_context("spawn")  # a forked OpenMP runtime can hang
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool, tqdm(
+        total=len(jobs), desc=f"demo runs ({workers} at a time)", unit="run"
+    ) as bar:
+        futures = {pool.submit(train_job, jobs[i]): i for i in longest_first}
+        for future in as_completed(futures):
+            entries[futures[future]] = future.result()
+            bar.update(1)
+    return [entries[i] for i in range(len(jobs))]
+
+
+def _expected_seconds(job: DemoJob) -> float:
+    """A rough cost for ordering: DCGANs (WGAN-GP's penalty the dearest), then CycleGANs, then the VAE."""
+    return {"dcgan": 40.0 + 10.0 * job.walk, "cyclegan": 30.0, "vae": 12.0}[job.pictures]
 
 
 def _scores(report_json: Path) -> dict[str, tuple[dict, dict | None]]:
@@ -242,15 +300,17 @@ def write_index(out: Path, entries: list[DemoEntry], scores: str = "", report_js
     )
 
 
-def run_demo(out: str | Path = "genlab-demo", *, epochs: int | None = None, device: str = "cpu", full: bool = False) -> Path:
-    """Train the demo's runs into ``out`` and write its page; ``full`` trains the CycleGANs and the VAE longer."""
+def run_demo(
+    out: str | Path = "genlab-demo", *, epochs: int | None = None, device: str = "cpu", full: bool = False, workers: int | None = None,
+) -> Path:
+    """Train the demo's runs into ``out`` and write its page; ``full`` trains the CycleGANs and the VAE longer;
+    ``workers``: runs trained at once (default: two on a CPU with two cores or more, one thread each)."""
     if epochs is not None and epochs < 1:
         raise GenlabError(f"epochs must be at least 1 (got {epochs}); leave out --epochs for the demo's own")
     out = Path(out)
     _prepare(out)
-    entries = _dcgan_entries(out, epochs, device)
-    entries += _cyclegan_entries(out, epochs, device, full)
-    entries += _vae_entries(out, epochs, device, full)
+    jobs = [*_dcgan_jobs(out, epochs, device), *_cyclegan_jobs(out, epochs, device, full), *_vae_jobs(out, epochs, device, full)]
+    entries = train_jobs(jobs, demo_workers(device) if workers is None else workers)
     print("genlab demo: scoring every run with the built-in network", flush=True)
     texts, rows = [], []
     for real in dict.fromkeys(entry.real for entry in entries):  # one report per group of runs and their real images

@@ -32,7 +32,7 @@ def test_low_is_below_half_the_ceiling_or_a_quarter_without_one():
 @pytest.mark.parametrize("diversity, recall, level, words", [
     (0.2, 0.05, "warning", "Recall 0.05 and coverage 0.05 in evaluation-builtin.json (real images: 0.90, 0.70) agree with the collapse check"),
     (0.2, 0.85, "warning", "The collapse check and recall 0.85 and coverage 0.85 in evaluation-builtin.json (real images: 0.90, 0.70) disagree"),
-    (0.9, 0.05, "warning", "recall and coverage below half the real images' own, so the samples miss much of the data's variety"),
+    (0.9, 0.05, "warning", "recall below half the real images' own, so the samples miss much of the data's variety"),
     (0.9, 0.85, "ok", "the samples reach much of the real images' variety"),
 ])
 def test_recall_and_coverage_beside_the_collapse_check(diversity, recall, level, words):
@@ -41,8 +41,14 @@ def test_recall_and_coverage_beside_the_collapse_check(diversity, recall, level,
     assert finding.level == level and words in finding.text
 
 
+def test_low_coverage_with_a_good_recall_is_said_not_warned():
+    summary = Summary({"diversity": [0.9], "duplicates": [0.0]}, [evaluation(0.73, 0.25, real=(0.78, 0.57))])
+    (finding,) = _variety_findings(summary)
+    assert finding.level == "ok" and "coverage is low, as it is when samples are less realistic than the data" in finding.text
+
+
 def test_training_time_scores_are_used_when_no_evaluate_result_has_them():
     summary = Summary({"diversity": [0.9], "duplicates": [0.0], "recall": [0.6, 0.1], "coverage": [0.5, 0.2]})
     (finding,) = _variety_findings(summary)
-    assert finding.text.startswith("Recall 0.10 and coverage 0.20 at the last evaluation during training: recall and coverage below 0.25")
+    assert finding.text.startswith("Recall 0.10 and coverage 0.20 at the last evaluation during training: recall below 0.25")
     assert _variety_findings(Summary({"diversity": [0.9]})) == []

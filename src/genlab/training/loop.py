@@ -260,11 +260,14 @@ def running(states: list[RunState], *, write_configs: bool = False) -> Iterator[
         raise
 
 
+SHOW_PROGRESS = True  # per-epoch progress bars (the demo's worker processes turn them off: their parent shows one)
+
+
 def fit(stepper: Stepper, *, start_epoch: int, epochs: int, async_writes: bool = False, desc: str = "epoch") -> None:
     """Train epochs start_epoch+1 .. epochs (numbered from 1) of every run of ``stepper``; the caller holds the runs
     (``running``). Pictures, pages and TensorBoard events are written on a background thread with ``async_writes``."""
     states = stepper.states
-    show = any(state.main for state in states)
+    show = SHOW_PROGRESS and any(state.main for state in states)
     with background_writes(async_writes):
         for epoch in range(start_epoch + 1, epochs + 1):
             started, seen = time.perf_counter(), 0
