@@ -103,6 +103,10 @@ def clip_archive(tmp_path_factory):
     return path
 
 
+JIT_LOAD_DEPRECATED = "ignore:`torch.jit.load` is deprecated:FutureWarning"  # the references load the archive with it
+
+
+@pytest.mark.filterwarnings(JIT_LOAD_DEPRECATED)
 def test_a_torchscript_archive_is_read_as_the_state_dict_torch_jit_load_gives(clip_archive):
     ours = read_torchscript_tensors(clip_archive, "clip")
     expected = torch.jit.load(str(clip_archive)).state_dict()
@@ -111,6 +115,7 @@ def test_a_torchscript_archive_is_read_as_the_state_dict_torch_jit_load_gives(cl
         torch.testing.assert_close(ours[key], value, rtol=0, atol=0)
 
 
+@pytest.mark.filterwarnings(JIT_LOAD_DEPRECATED)
 def test_the_clip_extractor_equals_torch_fidelitys_on_the_same_archive(clip_archive):
     from torch_fidelity.feature_extractor_clip import FeatureExtractorCLIP
 
