@@ -105,7 +105,23 @@ def test_evaluate_and_report_commands(gan_run, tmp_path, capsys):
     assert "protocol: network builtin" in report.read_text()
     twin = json.loads(report.with_suffix(".json").read_text())
     assert twin[0]["model"] == "GAN (DCGAN)" and twin[1]["protocol"]["n"] == 40
+    with_variety = tmp_path / "variety.txt"
+    assert main(["report", str(gan_run.root), "--network", "builtin", "--n", "40", "--splits", "2", "--real", "builtin-test",
+                 "--metrics", "is,precision,recall,coverage", "--out", str(with_variety), "--device", "cpu"]) == 0
+    saved = json.loads(with_variety.with_suffix(".json").read_text())[0]
+    from genlab.metrics.prdc import density_coverage, precision_recall
+
+    run_pool = evaluate(str(gan_run.root), Protocol(network="builtin", n=40, splits=2), metrics=("is",)).features.pool
+    real_pool = evaluate("builtin-test", Protocol(network="builtin", n=40, splits=2), metrics=("is",)).features.pool
+    precision, recall = precision_recall(real_pool, run_pool)
+    assert saved["metrics"]["precision"] == pytest.approx(precision) and saved["metrics"]["recall"] == pytest.approx(recall)
+    assert saved["metrics"]["coverage"] == pytest.approx(density_coverage(real_pool, run_pool)[1])
+    line = with_variety.read_text().splitlines()[0]
+    assert line.endswith(f", precision {precision:.3f}, recall {recall:.3f}, coverage {saved['metrics']['coverage']:.3f}]")
+    assert "precision, recall, coverage against the real images (builtin-test)" in with_variety.read_text()
     capsys.readouterr()
+    assert main(["report", str(gan_run.root), "--network", "builtin", "--metrics", "is,recall", "--out", str(tmp_path / "x.txt")]) == 2
+    assert "give --real" in capsys.readouterr().err
     assert main(["download", "imagenet"]) == 2
     assert "unknown download" in capsys.readouterr().err
 

@@ -8,7 +8,7 @@ same protocol on real images) as the ceiling to compare with.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from genlab.config import Config
@@ -16,7 +16,7 @@ from genlab.family import family_for
 from genlab.errors import GenlabError
 from genlab.files import check_output
 from genlab.metrics.diversity import collapse_check
-from genlab.scoring import PROTOCOLS, Evaluation, Protocol, collapse_warnings, evaluate, flag_collapse
+from genlab.scoring import PRDC, PROTOCOLS, Evaluation, Protocol, collapse_warnings, compared_with_real, evaluate, flag_collapse
 from genlab.metrics.feature_extractors import make_extractor
 from genlab.run_dir import RunDir
 
@@ -41,8 +41,15 @@ def write_report(
     real: str | None = None,
     batch_size: int = 100,
     device: str = "cpu",
+    variety: Sequence[str] = (),
 ) -> tuple[Path, Path]:
-    """Write ``out`` (text) and ``out`` with .json; returns both paths."""
+    """Write ``out`` (text) and ``out`` with .json; returns both paths. ``variety``: any of precision, recall,
+    density, coverage, each run's against the ``real`` images in the same features, added to its line."""
+    unknown = sorted(set(variety) - set(PRDC))
+    if unknown:
+        raise GenlabError(f"unknown metric(s) {unknown} for the report lines; choose from {list(PRDC)} (IS is always there)")
+    if variety and real is None:
+        raise GenlabError(f"{', '.join(variety)} compare each run with real images; give --real (a dataset name or an image folder)")
     score = inception_scorer(protocol, batch_size=batch_size, device=device)
     rows: list[tuple[str, str, Evaluation]] = []
     for run_dir in runs:
@@ -52,6 +59,7 @@ def write_report(
         real_row = score(real)
         for _, _, e in rows:  # the collapse check of every run against the real images, in the same features
             flag_collapse(e, collapse_check(e.features.pool, real_row.features.pool))
+            e.metrics.update(compared_with_real(e.features.pool, real_row.features.pool, variety, kid_subsets=1, kid_subset_size=2, seed=0))
         rows.append((f"real images ({real})", real, real_row))
 
     width = max(len(label) for label, _, _ in rows)
@@ -59,6 +67,7 @@ def write_report(
     lines = [
         f"{label + ':':<{width + 1}} Inception Score : {e.metrics['is_mean']:.4f} ± {e.metrics['is_std']:.4f}   [{source}, N = {e.protocol['n']}"
         + (f", diversity {e.metrics['diversity']:.2f}" if "diversity" in e.metrics else "")
+        + "".join(f", {name} {e.metrics[name]:.3f}" for name in variety if name in e.metrics)
         + "]"
         for label, source, e in rows
     ]
@@ -69,7 +78,9 @@ def write_report(
         f"resize {stamp['resize']}, {stamp['splits']} splits, "
         f"shuffle seed {stamp['shuffle_seed']}, {protocol.checkpoint} checkpoint"
         + ("; diversity: mean pairwise feature distance relative to the real images' (about 1 for real data; "
-           "below 0.5, or over 20% near-duplicates, flags a collapse)" if real is not None else ""),
+           "below 0.5, or over 20% near-duplicates, flags a collapse)" if real is not None else "")
+        + (f"; {', '.join(variety)} against the real images ({real}), neighbourhoods of 3 (precision, recall) and 5 "
+           "(density, coverage)" if variety else ""),
     ]
     out = check_output(out)
     check_output(out.with_suffix(".json"))
