@@ -18,9 +18,9 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,6 +112,7 @@ class DemoJob:
     real: str = "builtin-test"  # the real images its scores are compared with
     walk: bool = False  # also draw latent walks
     domains: tuple[str, str] = ("A", "B")  # a CycleGAN's domain names
+    seconds: float = 30.0  # its rough cost on two cores, measured: the longest runs start first
 
 
 def _pictures(job: DemoJob, run: RunDir) -> tuple[tuple[str, Path], ...]:
@@ -162,7 +163,7 @@ def _dcgan_jobs(out: Path, epochs: int | None, device: str) -> list[DemoJob]:
         cfg = demo_dcgan_config(loss, epochs=epochs, device=device)
         jobs.append(DemoJob(
             f"DCGAN, {loss} loss", cfg, out / f"dcgan-{loss}", f"DCGAN with the {loss} loss, {cfg.run.epochs} epochs on the built-in digits",
-            "dcgan", walk=loss == WALK_LOSS,
+            "dcgan", walk=loss == WALK_LOSS, seconds=50.0 if loss == WALK_LOSS else 40.0,
         ))
     return jobs
 
@@ -181,7 +182,7 @@ def _vae_jobs(out: Path, epochs: int | None, device: str, full: bool) -> list[De
     cfg = build_config("vae", preset="smoke", overrides=overrides)
     return [DemoJob(
         "Convolutional VAE on cartoon faces", cfg, out / "vae-toonfaces", f"VAE, {epochs} epochs on drawn cartoon faces (toonfaces)",
-        "vae", real="toonfaces-test", walk=True,
+        "vae", real="toonfaces-test", walk=True, seconds=900.0 if full else 12.0,
     )]
 
 
@@ -208,6 +209,7 @@ def _cyclegan_jobs(out: Path, epochs: int | None, device: str, full: bool) -> li
         DemoJob(
             f"CycleGAN, {task} (A: {a}, B: {b})", build_config("cyclegan", preset="smoke", overrides={**overrides, "data": data}),
             out / f"cyclegan-{data}", f"CycleGAN, {epochs} epochs, {task} ({data})", "cyclegan", real=real, domains=(a, b),
+            seconds=500.0 if full else 30.0,
         )
         for data, task, a, b, real in DEMO_CYCLEGAN_TASKS
     ]
@@ -218,6 +220,7 @@ def _one_thread() -> None:
     these small networks), and no per-epoch progress bars (the parent shows one over the runs)."""
     loop.SHOW_PROGRESS = False
     torch.set_num_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     warnings.formatwarning = lambda message, *args, **kwargs: f"genlab: warning: {message}\n"  # as the command line says them
 
 
@@ -226,27 +229,26 @@ def demo_workers(device: str) -> int:
     return 2 if device == "cpu" and (os.cpu_count() or 1) >= 2 else 1
 
 
+def _numbered(item: tuple[int, DemoJob]) -> tuple[int, DemoEntry]:
+    return item[0], train_job(item[1])
+
+
 def train_jobs(jobs: list[DemoJob], workers: int) -> list[DemoEntry]:
     """Every job's entry, in the jobs' order; with ``workers`` > 1 in that many processes of one thread each (the
     longest runs first), which gives the same numbers as training them one after another with one thread."""
     if workers <= 1:
         return [train_job(job) for job in jobs]
-    longest_first = sorted(range(len(jobs)), key=lambda i: -_expected_seconds(jobs[i]))
+    longest_first = sorted(range(len(jobs)), key=lambda i: -jobs[i].seconds)
     entries: dict[int, DemoEntry] = {}
     context = multiprocessing.get_context("spawn")  # a forked OpenMP runtime can hang
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool, tqdm(
+    # leaving the block (all done, Ctrl-C or a failed run) terminates the workers: no run is trained on the way out
+    with context.Pool(workers, initializer=_one_thread) as pool, tqdm(
         total=len(jobs), desc=f"demo runs ({workers} at a time)", unit="run"
     ) as bar:
-        futures = {pool.submit(train_job, jobs[i]): i for i in longest_first}
-        for future in as_completed(futures):
-            entries[futures[future]] = future.result()
+        for i, entry in pool.imap_unordered(_numbered, [(i, jobs[i]) for i in longest_first]):
+            entries[i] = entry
             bar.update(1)
     return [entries[i] for i in range(len(jobs))]
-
-
-def _expected_seconds(job: DemoJob) -> float:
-    """A rough cost for ordering: DCGANs (WGAN-GP's penalty the dearest), then CycleGANs, then the VAE."""
-    return {"dcgan": 40.0 + 10.0 * job.walk, "cyclegan": 30.0, "vae": 12.0}[job.pictures]
 
 
 def _scores(report_json: Path) -> dict[str, tuple[dict, dict | None]]:
