@@ -317,10 +317,9 @@ def neighbours(
     """Is a DCGAN or VAE copying its data? ``n`` samples beside their ``k`` nearest training images (a PNG, by default
     ``RUN/neighbours.png``, with its JSON), and ``score_n`` samples' nearest-training distances against unseen real
     images' (``.check``: the quantiles, the Mann-Whitney z and ``copying``), as ``genlab neighbours`` computes them."""
-    path = _path_of(source)
     with _own_randomness():
         return _neighbours(
-            path, out if out is not None else path / "neighbours.png", network=network, pixels=pixels, n=n, k=k, score_n=score_n,
+            _path_of(source), out, network=network, pixels=pixels, n=n, k=k, score_n=score_n,
             seed=seed, held_out=held_out, checkpoint=checkpoint, device=device,
         )
 
@@ -332,12 +331,9 @@ def interpolate(
     """Latent walks of a DCGAN or VAE as ``genlab interpolate`` draws them (rows of spherical interpolations; a VAE
     also ``between`` two image files or ``traverse``-ing its most used dimensions); returns the PNG (or GIF) written,
     by default ``RUN/interpolation.png`` (``traversal.png``, ``between.png``)."""
-    path = _path_of(source)
-    name = "traversal" if traverse else "between" if between is not None else "interpolation"
-    target = out if out is not None else path / f"{name}.{'gif' if gif else 'png'}"
     with _own_randomness():
         return _interpolate(
-            path, target, steps=steps, rows=rows, seed=seed, gif=gif, between=between, traverse=traverse,
+            _path_of(source), out, steps=steps, rows=rows, seed=seed, gif=gif, between=between, traverse=traverse,
             checkpoint=checkpoint, device=device,
         )
 

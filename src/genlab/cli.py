@@ -300,9 +300,6 @@ def _interpolate(args: argparse.Namespace) -> None:
     from genlab.config import resolve_device
     from genlab.sampling import interpolate
 
-    if args.out is None:
-        name = "traversal" if args.traverse else "between" if args.between else "interpolation"
-        args.out = str(Path(args.run_dir) / f"{name}.{'gif' if args.gif else 'png'}")
     path = interpolate(
         args.run_dir, args.out, steps=args.steps, rows=args.rows, seed=args.seed, gif=args.gif, between=args.between,
         traverse=args.traverse, checkpoint=args.checkpoint,
@@ -316,7 +313,7 @@ def _neighbours(args: argparse.Namespace) -> None:
     from genlab.nearest import neighbours
 
     found = neighbours(
-        args.run_dir, args.out or Path(args.run_dir) / "neighbours.png", network=args.network, pixels=args.pixels, n=args.n, k=args.k, score_n=args.score_n,
+        args.run_dir, args.out, network=args.network, pixels=args.pixels, n=args.n, k=args.k, score_n=args.score_n,
         seed=args.seed, held_out=args.held_out, checkpoint=args.checkpoint, device=resolve_device(args.device),
     )
     print(f"genlab: wrote {found.path} and {found.json_path} (distances in {found.space})")

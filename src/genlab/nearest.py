@@ -28,6 +28,7 @@ from genlab.files import check_output, write_json
 from genlab.metrics.feature_extractors import extract, make_extractor
 from genlab.reporting.grids import save_grid
 from genlab.sampling import generate
+from genlab.run_dir import RunDir
 from genlab.trained import load_model
 
 COPYING_Z = -3.0  # one-sided p of about 0.0013 when the samples are no closer than unseen images
@@ -69,14 +70,20 @@ class CopyCheck:
     def copying(self) -> bool:
         return self.z < COPYING_Z
 
-    def quantiles(self, values: Tensor) -> str:
+    @staticmethod
+    def quantiles(values: Tensor) -> dict[str, float]:
+        """The 10 %, 50 % and 90 % quantiles of distances."""
         q = torch.quantile(values.double(), torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)).tolist()
-        return f"10% {q[0]:.4g}, median {q[1]:.4g}, 90% {q[2]:.4g}"
+        return dict(zip(("p10", "median", "p90"), q))
+
+    def said(self, values: Tensor) -> str:
+        q = self.quantiles(values)
+        return f"10% {q['p10']:.4g}, median {q['median']:.4g}, 90% {q['p90']:.4g}"
 
     def describe(self) -> list[str]:
         lines = [
-            f"nearest-training distance of {len(self.samples):,} samples:        {self.quantiles(self.samples)}",
-            f"nearest-training distance of {len(self.held_out):,} unseen real images: {self.quantiles(self.held_out)}",
+            f"nearest-training distance of {len(self.samples):,} samples:        {self.said(self.samples)}",
+            f"nearest-training distance of {len(self.held_out):,} unseen real images: {self.said(self.held_out)}",
             f"Mann-Whitney z = {self.z:+.2f} (about 0: as far as unseen images; above: further; below {COPYING_Z:g}: closer)",
         ]
         if self.copying:
@@ -102,7 +109,7 @@ class Neighbours:
     json_path: Path  # the numbers
 
     def to_dict(self) -> dict:
-        quantiles = lambda v: dict(zip(("p10", "median", "p90"), torch.quantile(v.double(), torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)).tolist()))  # noqa: E731
+        quantiles = self.check.quantiles
         return {
             "space": self.space, "grid": self.path.name, "samples": len(self.check.samples), "held_out": len(self.check.held_out),
             "sample_nearest": quantiles(self.check.samples), "held_out_nearest": quantiles(self.check.held_out),
@@ -111,14 +118,15 @@ class Neighbours:
 
 
 def neighbours(
-    run_dir: str | Path, out: str | Path, *, network: str | None = None, pixels: bool = False, n: int = 16, k: int = 5,
+    run_dir: str | Path, out: str | Path | None = None, *, network: str | None = None, pixels: bool = False, n: int = 16, k: int = 5,
     score_n: int = 1000, seed: int = 0, held_out: str | None = None, checkpoint: str = "latest", device: str = "cpu",
 ) -> Neighbours:
-    """Draw ``n`` samples beside their ``k`` nearest training images into ``out`` and compare ``score_n`` samples'
-    nearest-training distances with those of unseen real images."""
+    """Draw ``n`` samples beside their ``k`` nearest training images into ``out`` (default: ``RUN_DIR/neighbours.png``,
+    where the report page looks) and compare ``score_n`` samples' nearest-training distances with those of unseen
+    real images."""
     if n < 1 or k < 1 or score_n < 2:
         raise GenlabError(f"-n and --k must be at least 1 and --score-n at least 2 (got {n}, {k} and {score_n})")
-    out = check_output(out)
+    out = check_output(out if out is not None else RunDir(Path(run_dir).expanduser()).analysis("neighbours.png"))
     trained = load_model(run_dir, checkpoint, device)
     cfg, model = trained.cfg, trained.model
     if not isinstance(model, Sampler):

@@ -19,6 +19,7 @@ from genlab.errors import GenlabError
 from genlab.files import check_output, write_json
 from genlab.reporting.grids import grid_image, interleave, save_grid, save_images
 from genlab.families import Reconstructor, Sampler
+from genlab.run_dir import RunDir
 from genlab.trained import load_model
 
 
@@ -129,11 +130,12 @@ def latent_usage(model, images: Tensor) -> Tensor:
 
 
 def interpolate(
-    run_dir: str | Path, out: str | Path, *, steps: int = 10, rows: int = 8, seed: int = 0, gif: bool = False,
+    run_dir: str | Path, out: str | Path | None = None, *, steps: int = 10, rows: int = 8, seed: int = 0, gif: bool = False,
     between: Sequence[str | Path] | None = None, traverse: bool = False, checkpoint: str = "latest", device: str = "cpu",
 ) -> Path:
     """Latent walks of a DCGAN or VAE: ``rows`` rows of ``steps`` images, each row a spherical interpolation between
-    two latents drawn with ``seed``; with ``gif`` an animated GIF of the walk (every row at once, frame by frame).
+    two latents drawn with ``seed``; with ``gif`` an animated GIF of the walk (every row at once, frame by frame),
+    written to ``out`` (default: ``RUN_DIR/interpolation.png``, ``traversal.png`` or ``between.png``).
 
     A VAE also walks ``between`` two image files (their posterior means; the grid shows the two images at the
     ends), or with ``traverse`` sets one latent dimension at a time from -3 to +3, one row for each of the ``rows``
@@ -146,6 +148,9 @@ def interpolate(
     if between is not None and len(between) != 2:
         raise GenlabError(f"--between takes two image files (got {len(between)})")
     check_seed(seed)
+    if out is None:  # where the report page looks: RUN_DIR/interpolation.png, traversal.png or between.png (.gif)
+        name = "traversal" if traverse else "between" if between is not None else "interpolation"
+        out = RunDir(Path(run_dir).expanduser()).analysis(f"{name}.{'gif' if gif else 'png'}")
     out = check_output(out)
     trained = load_model(run_dir, checkpoint, device)
     model = trained.model

@@ -42,9 +42,9 @@ from genlab.metrics.prdc import DC_NEIGHBOURS, PR_NEIGHBOURS, density_coverage, 
 from genlab.trained import load_model
 from genlab.sampling import generate
 
-METRICS = ("is", "fid", "kid", "precision", "recall", "density", "coverage")
-REFERENCE_METRICS = ("fid", "kid", "precision", "recall", "density", "coverage")  # compared with real images
 PRDC = ("precision", "recall", "density", "coverage")
+REFERENCE_METRICS = ("fid", "kid", *PRDC)  # compared with real images
+METRICS = ("is", *REFERENCE_METRICS)
 
 @dataclass(frozen=True)
 class Protocol:
