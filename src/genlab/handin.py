@@ -59,7 +59,7 @@ def write_report(
         real_row = score(real)
         for _, _, e in rows:  # the collapse check of every run against the real images, in the same features
             flag_collapse(e, collapse_check(e.features.pool, real_row.features.pool))
-            e.metrics.update(compared_with_real(e.features.pool, real_row.features.pool, variety, kid_subsets=1, kid_subset_size=2, seed=0))
+            e.metrics.update(compared_with_real(e.features.pool, real_row.features.pool, variety))
         rows.append((f"real images ({real})", real, real_row))
 
     width = max(len(label) for label, _, _ in rows)

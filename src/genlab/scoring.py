@@ -363,7 +363,8 @@ def real_ceiling(
 
 
 def compared_with_real(
-    ours: Tensor, real: Tensor, metrics: Sequence[str], *, kid_subsets: int, kid_subset_size: int, seed: int
+    ours: Tensor, real: Tensor, metrics: Sequence[str], *, kid_subsets: int = Protocol.kid_subsets,
+    kid_subset_size: int = Protocol.kid_subset_size, seed: int = Protocol.shuffle_seed,
 ) -> dict[str, float]:
     """The asked-for metrics of ``ours`` against ``real`` pool features: fid, kid_mean/kid_std, precision, recall,
     density, coverage (the columns of an evaluation JSON and of history.csv)."""

@@ -129,9 +129,14 @@ def findings(summary: History) -> list[Finding]:
     return found
 
 
+def _collapse_checks(summary: History) -> tuple[dict[int, float], dict[int, float]]:
+    """The per-epoch collapse check's (diversity, duplicates) by epoch."""
+    by_epoch = lambda column: {int(e): v for _, e, v in summary.column(column)}  # noqa: E731
+    return by_epoch("diversity"), by_epoch("duplicates")
+
+
 def _collapse_findings(summary: History) -> list[Finding]:
-    diversity = {int(e): v for _, e, v in summary.column("diversity")}
-    duplicates = {int(e): v for _, e, v in summary.column("duplicates")}
+    diversity, duplicates = _collapse_checks(summary)
     if not diversity:
         return []
     flat = [e for e in sorted(diversity) if collapsed(Collapse(diversity[e], duplicates.get(e, 0.0), n=0))]
@@ -187,8 +192,7 @@ def _variety_findings(summary: History) -> list[Finding]:
     # coverage also falls when samples are merely unrealistic (outside every real neighbourhood), so alone it is
     # reported, not warned about; recall (the real images the samples' neighbourhoods reach) is the variety signal
     low_recall = "recall" in low
-    diversity = {int(e): v for _, e, v in summary.column("diversity")}
-    duplicates = {int(e): v for _, e, v in summary.column("duplicates")}
+    diversity, duplicates = _collapse_checks(summary)
     last = max(diversity) if diversity else None
     flagged = last is not None and collapsed(Collapse(diversity[last], duplicates.get(last, 0.0), n=0))
     if flagged and low:
