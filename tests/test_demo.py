@@ -5,7 +5,7 @@ import warnings
 import pytest
 
 from genlab.data.images import GenlabWarning
-from genlab.demo import MARKER, _prepare, demo_dcgan_config, run_demo
+from genlab.demo import MARKER, SCORING, _prepare, demo_dcgan_config, run_demo
 from genlab.errors import GenlabError
 from genlab.training.run import train
 
@@ -56,6 +56,16 @@ def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
         assert set(saved["ceiling"]["metrics"]) >= {"precision", "recall", "coverage"} and saved["ceiling"]["n"] >= 2
         assert row["precision / recall / coverage"] == " ".join(f"{k[0].upper()} {saved['metrics'][k]:.2f}" for k in ("precision", "recall", "coverage"))
     assert html.count(" (real against real: ") == 7
+    # one pass scores each run: its recall is its samples' against the real row's features, the ceiling the
+    # training digits' against the same features (the digits' test split is the reference)
+    from genlab.metrics.prdc import precision_recall
+    from genlab.scoring import evaluate
+
+    gan = json.loads((tmp_path / "demo" / "dcgan-gan" / "evaluation-builtin.json").read_text())
+    ours = evaluate(str(tmp_path / "demo" / "dcgan-gan"), SCORING).features.pool
+    real = evaluate("builtin-test", SCORING).features.pool
+    assert gan["metrics"]["recall"] == pytest.approx(precision_recall(real, ours)[1])
+    assert gan["protocol"]["reference_n"] == len(real) == 297 and gan["ceiling"]["source"].endswith("real training images")
     # one latent walk of a DCGAN and one of the VAE, on the page and on their report pages
     for run in ("dcgan-wgan-gp", "vae-toonfaces"):
         assert f"src='./{run}/interpolation.png'" in html and "interpolation.png" in (tmp_path / "demo" / run / "report.html").read_text()

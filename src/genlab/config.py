@@ -108,7 +108,7 @@ class RunOptions:
     # auto | cpu | cuda | cuda:N (resolved when the config is built)
     device: str = setting("auto", "auto, cpu, cuda or cuda:N")
     epochs: int = setting(200, "passes over the training data", AT_LEAST_ONE)
-    checkpoint_every: int = setting(10, "epochs between kept checkpoints (latest.pt is written every epoch)", AT_LEAST_ONE)
+    checkpoint_every: int = setting(10, "epochs between kept checkpoints (latest.pt: after every epoch, at most every 10 s)", AT_LEAST_ONE)
     sample_every: int = setting(1, "epochs between sample grids", AT_LEAST_ONE)
     grid_size: int = setting(64, "images in each sample grid", AT_LEAST_ONE)
     smooth_window: int = setting(50, "moving-average window of the curves, in steps", AT_LEAST_ONE)

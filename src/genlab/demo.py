@@ -33,7 +33,7 @@ from genlab.reporting.compare import Extra, write_comparison
 from genlab.reporting.run_report import summarize, write_run_report
 from genlab.handin import write_report
 from genlab.sampling import interpolate
-from genlab.scoring import Protocol, collapse_warnings, evaluate
+from genlab.scoring import Protocol, collapse_warnings
 from genlab.training import loop
 from genlab.training.run import train
 from genlab.run_dir import History, RunDir
@@ -317,17 +317,13 @@ def run_demo(
     texts, rows = [], []
     for real in dict.fromkeys(entry.real for entry in entries):  # one report per group of runs and their real images
         group = [entry.run.root for entry in entries if entry.real == real]
-        text, twin = write_report(group, out / "scores" / f"{real}.txt", SCORING, real=real, device=device)
+        text, twin = write_report(group, out / "scores" / f"{real}.txt", SCORING, real=real, device=device, variety=VARIETY, ceiling=True)
         texts.append(text.read_text())
         rows += json.loads(twin.read_text())
     scores = "\n".join(texts)
     (out / "inception_score.txt").write_text(scores)
-    for row in rows:  # each run's own score in its folder, as `genlab evaluate RUN --network builtin` saves it
+    for row in rows:  # each run's own scores in its folder, as `genlab evaluate RUN --network builtin --reference REAL` saves them
         if row.get("run") and (Path(row["run"]) / "config.json").is_file():
-            variety = evaluate(row["run"], SCORING, metrics=VARIETY, device=device)  # against its real images, with the ceiling
-            row["metrics"].update({k: variety.metrics[k] for k in VARIETY})
-            row["protocol"].update({k: v for k, v in variety.protocol.items() if k not in row["protocol"]})
-            row["ceiling"] = variety.ceiling
             result = {key: row[key] for key in ("source", "metrics", "protocol", "warnings", "ceiling") if row.get(key) is not None}
             (Path(row["run"]) / "evaluation-builtin.json").write_text(json.dumps(result, indent=2) + "\n")
             write_run_report(Path(row["run"]))

@@ -7,8 +7,10 @@ same protocol on real images) as the ceiling to compare with.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from genlab.config import Config
@@ -16,8 +18,10 @@ from genlab.family import family_for
 from genlab.errors import GenlabError
 from genlab.files import check_output
 from genlab.metrics.diversity import collapse_check
-from genlab.scoring import PRDC, PROTOCOLS, Evaluation, Protocol, collapse_warnings, compared_with_real, evaluate, flag_collapse
-from genlab.metrics.feature_extractors import make_extractor
+from genlab.scoring import (
+    PRDC, PROTOCOLS, Evaluation, Protocol, attach_ceiling, collapse_warnings, compared_with_real, evaluate, flag_collapse, translates,
+)
+from genlab.metrics.feature_extractors import FeatureExtractor, make_extractor
 from genlab.run_dir import RunDir
 
 def model_label(cfg: Config) -> str:
@@ -27,10 +31,35 @@ def model_label(cfg: Config) -> str:
     return f"{name} ({family.title})" if name else family.title
 
 
-def inception_scorer(protocol: Protocol, *, batch_size: int, device: str) -> Callable[[str], Evaluation]:
+@dataclass(frozen=True)
+class Scorer:
+    """Scores of runs and image sources under one protocol, with one extractor for every row."""
+
+    protocol: Protocol
+    extractor: FeatureExtractor
+    batch_size: int
+    device: str
+
+    def __call__(self, source: str) -> Evaluation:
+        """The IS of ``source`` (its features kept for comparisons)."""
+        return evaluate(source, self.protocol, metrics=("is",), batch_size=self.batch_size, device=self.device, extractor=self.extractor)
+
+    def compare(self, e: Evaluation, run_dir: str, real: Evaluation, real_name: str, metrics: Sequence[str], *, ceiling: bool) -> None:
+        """Add to a run's evaluation the collapse check and ``metrics`` against the ``real`` row, in the same
+        features, and with ``ceiling`` the same numbers of real images the run never saw (``scoring.attach_ceiling``)."""
+        flag_collapse(e, collapse_check(e.features.pool, real.features.pool))
+        e.metrics.update(compared_with_real(e.features.pool, real.features.pool, metrics))
+        if not metrics:
+            return
+        e.protocol.update(reference=real.source, reference_n=real.protocol["n"])
+        if ceiling:
+            p = dataclasses.replace(self.protocol, reference=real_name)
+            attach_ceiling(e, run_dir, ("is", *metrics), p, real.features, self.extractor, batch_size=self.batch_size, cyclegan=translates(run_dir))
+
+
+def inception_scorer(protocol: Protocol, *, batch_size: int, device: str) -> Scorer:
     """IS of a run or image source under one protocol, with one extractor for every row."""
-    extractor = make_extractor(protocol.network, protocol.weights, device=device)
-    return lambda source: evaluate(source, protocol, metrics=("is",), batch_size=batch_size, device=device, extractor=extractor)
+    return Scorer(protocol, make_extractor(protocol.network, protocol.weights, device=device), batch_size, device)
 
 
 def write_report(
@@ -42,9 +71,11 @@ def write_report(
     batch_size: int = 100,
     device: str = "cpu",
     variety: Sequence[str] = (),
+    ceiling: bool = False,
 ) -> tuple[Path, Path]:
     """Write ``out`` (text) and ``out`` with .json; returns both paths. ``variety``: any of precision, recall,
-    density, coverage, each run's against the ``real`` images in the same features, added to its line."""
+    density, coverage, each run's against the ``real`` images in the same features, added to its line; with
+    ``ceiling``, each run's JSON row also has them for as many real images as it never trained on."""
     unknown = sorted(set(variety) - set(PRDC))
     if unknown:
         raise GenlabError(f"unknown metric(s) {unknown} for the report lines; choose from {list(PRDC)} (IS is always there)")
@@ -57,9 +88,8 @@ def write_report(
         rows.append((model_label(run.config()), str(run.root), score(str(run.root))))
     if real is not None:
         real_row = score(real)
-        for _, _, e in rows:  # the collapse check of every run against the real images, in the same features
-            flag_collapse(e, collapse_check(e.features.pool, real_row.features.pool))
-            e.metrics.update(compared_with_real(e.features.pool, real_row.features.pool, variety))
+        for _, run_dir, e in rows:  # the collapse check of every run against the real images, in the same features
+            score.compare(e, run_dir, real_row, real, variety, ceiling=ceiling)
         rows.append((f"real images ({real})", real, real_row))
 
     width = max(len(label) for label, _, _ in rows)

@@ -162,7 +162,7 @@ def open_source(
     """A run folder (samples from its generator; a CycleGAN's translated test set), a named dataset, or a folder of images."""
     path = Path(source).expanduser()
     if (path / "config.json").is_file():
-        if _translates(source):
+        if translates(source):
             return cyclegan_sources(path, direction=direction, n=n, batch_size=batch_size, checkpoint=checkpoint, device=device)[0]
         trained = load_model(path, checkpoint, device)
         return ImageSource(
@@ -257,7 +257,7 @@ def evaluate(
             f"IS needs a classifier's logits; {p.network} gives features only (use it for "
             f"{', '.join(REFERENCE_METRICS)}, and tf-inception, torchvision or builtin for IS)"
         )
-    cyclegan = _translates(source)
+    cyclegan = translates(source)
     default_reference = False
     compared = any(m in REFERENCE_METRICS for m in metrics)
     if compared and p.reference is None and not cyclegan:
@@ -322,14 +322,24 @@ def evaluate(
         if images.n >= 2 and ref_source.n >= 2:
             flag_collapse(result, collapse_check(ours.pool, ref.pool))
         if ceiling and (Path(source).expanduser() / "config.json").is_file():
-            result.ceiling = real_ceiling(source, metrics, p, images.n, ref, extractor, batch_size=batch_size, cyclegan=cyclegan)
-            if result.ceiling is not None and result.ceiling["n"] < images.n and any(m in metrics for m in ("recall", "coverage")):
-                result.warnings.append(
-                    f"the real-against-real ceiling has {result.ceiling['n']:,} unseen images where {images.n:,} were scored; "
-                    f"recall and coverage grow with the number of images, so its recall and coverage are lower than "
-                    f"{images.n:,} unseen images would give"
-                )
+            attach_ceiling(result, source, metrics, p, ref, extractor, batch_size=batch_size, cyclegan=cyclegan)
     return result
+
+
+def attach_ceiling(
+    result: Evaluation, run_dir: str, metrics: Sequence[str], p: Protocol, ref: Features, extractor: FeatureExtractor, *,
+    batch_size: int, cyclegan: bool,
+) -> None:
+    """``result.ceiling``: the run's unseen real images scored like its samples (``real_ceiling``), with a warning
+    when there are fewer of them than samples scored."""
+    n = result.protocol["n"]
+    result.ceiling = real_ceiling(run_dir, metrics, p, n, ref, extractor, batch_size=batch_size, cyclegan=cyclegan)
+    if result.ceiling is not None and result.ceiling["n"] < n and any(m in metrics for m in ("recall", "coverage")):
+        result.warnings.append(
+            f"the real-against-real ceiling has {result.ceiling['n']:,} unseen images where {n:,} were scored; "
+            f"recall and coverage grow with the number of images, so its recall and coverage are lower than "
+            f"{n:,} unseen images would give"
+        )
 
 
 def real_ceiling(
@@ -395,7 +405,7 @@ def collapse_warnings(warnings: list[str]) -> list[str]:
 
 
 
-def _translates(source: str | Path) -> bool:
+def translates(source: str | Path) -> bool:
     """Whether ``source`` is a run folder whose model translates (scored on its test set, translated) rather than
     samples: asked of the family's model class, without building it."""
     config = Path(source).expanduser() / "config.json"

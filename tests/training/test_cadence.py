@@ -3,6 +3,7 @@ the curves likewise but not after the first epoch; grids every sample_every epoc
 
 import pytest
 
+from genlab.checkpoint import load_checkpoint
 from genlab.training import loop
 from genlab.training.run import train
 
@@ -27,3 +28,18 @@ def test_tensorboard_gets_the_grids_of_the_epochs_between_refreshes(tiny_dcgan, 
     events = EventAccumulator(str(run.root / "tensorboard"), size_guidance={"images": 0}).Reload()
     assert [e.step for e in events.Images("images/fake_image")] == [4, 8, 12, 16]  # each epoch's grid at its last step
     assert len(events.Scalars("d_loss")) == 16
+
+
+@pytest.mark.parametrize("every, latest", [(1e6, [1, 5]), (0.0, [1, 2, 3, 4, 5])])
+def test_latest_checkpoint_after_the_first_and_last_epoch_and_at_most_every_latest_every_seconds(
+    tiny_dcgan, tmp_path, monkeypatch, every, latest
+):
+    written = []
+    save = loop.save_atomic
+    monkeypatch.setattr(loop, "LATEST_EVERY", every)
+    monkeypatch.setattr(loop, "save_atomic", lambda checkpoint, path: (written.append((path.name, checkpoint["epoch"])), save(checkpoint, path)))
+    run = train(tiny_dcgan(epochs=5, checkpoint_every=3), tmp_path / "run", quiet=True)
+    kept = [("epoch-0003.pt", 3), ("epoch-0005.pt", 5)]  # the kept ones always, each followed by latest.pt
+    assert [w for w in written if w[0] != "latest.pt"] == kept
+    assert [epoch for name, epoch in written if name == "latest.pt"] == sorted({*latest, 3})
+    assert load_checkpoint(run.latest)["epoch"] == 5

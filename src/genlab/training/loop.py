@@ -111,6 +111,7 @@ class RunState:
     improved: bool = False  # the epoch's score beat the best so far (best.pt is written)
     refreshed: float = -math.inf  # when the curves and the page were last refreshed (time.monotonic)
     refresh_due: bool = False  # this epoch refreshes them
+    saved: float = -math.inf  # when latest.pt was last written (time.monotonic)
     readback: Readback = field(init=False)
 
     def __post_init__(self) -> None:
@@ -197,10 +198,21 @@ def history(state: RunState, epoch: int) -> None:
     state.history.flush()
 
 
+LATEST_EVERY = 10.0  # seconds: latest.pt at most this often between the epochs that always write it
+
+
 def checkpoints(state: RunState, epoch: int) -> None:
     """The kept epoch checkpoint and best.pt first, latest.pt last: a kill in the middle of these writes leaves
-    latest.pt at the epoch before, so a resume trains this epoch again and writes its kept checkpoints anew."""
+    latest.pt at an earlier epoch, so a resume trains from there again and writes its kept checkpoints anew.
+    latest.pt is written after the first epoch this process trains, the last, a kept or best one, and otherwise once
+    ``LATEST_EVERY`` seconds have passed since the last: a kill loses at most one epoch or those seconds of
+    training (after every half-second epoch of a small folder, the writes were a few per cent of the run)."""
     cfg = state.cfg
+    kept = epoch % cfg.run.checkpoint_every == 0 or epoch == cfg.run.epochs
+    now = time.monotonic()
+    if not (kept or state.improved or now - state.saved >= LATEST_EVERY):
+        return
+    state.saved = now
     checkpoint = {
         "genlab_version": __version__,
         "config": config_to_dict(cfg),
@@ -210,7 +222,7 @@ def checkpoints(state: RunState, epoch: int) -> None:
         "rng": rng_state(),
         "best": state.best,
     }
-    if epoch % cfg.run.checkpoint_every == 0 or epoch == cfg.run.epochs:
+    if kept:
         save_atomic(checkpoint, state.run.epoch_checkpoint(epoch))
     if state.improved:
         save_atomic(checkpoint, state.run.checkpoints / "best.pt")
