@@ -92,7 +92,7 @@ def reference_dcgan(cfg, epochs: int) -> Callable[[Tensor], Tensor]:
     torch.manual_seed(cfg.run.seed)
     gen = reference_init_(
         DCGANGenerator(z_dim=cfg.z_dim, image_size=cfg.image_size, width=cfg.width, last_norm=cfg.gen_last_norm,
-                       last_bias=cfg.gen_last_bias), cfg.init,
+                       last_bias=cfg.gen_last_bias, grey=cfg.grey), cfg.init,
     ).to(device)
     disc = reference_init_(
         DCGANDiscriminator(image_size=cfg.image_size, width=cfg.width, norm=cfg.critic_norm, last_bias=cfg.disc_last_bias),

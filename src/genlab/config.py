@@ -194,10 +194,11 @@ class DCGANConfig:
     width: int = setting(64, "channels of the first discriminator (last generator) layer; doubles per layer", AT_LEAST_ONE)
     critic_norm: CriticNorm = setting("batch", "normalisation in the critic (batch: the spec's table)")
     gen_last_norm: bool = setting(True, "BatchNorm before the generator's Tanh (the spec's table has it)")
-    disc_last_bias: bool = setting(True, "a bias on the discriminator's last convolution")
+    disc_last_bias: bool = setting(True, "a bias on the critic's last layer")
     gen_last_bias: bool = setting(True, "a bias on the generator's last convolution when no BatchNorm follows it")
+    grey: bool = setting(False, "the generator draws one channel, shown as three (grey data: no colour speckle)")
     init: InitName = setting("normal", "initialisation (normal: N(0, 0.02); pytorch: layers' own)")
-    sync_bn: bool = setting(False, "torchrun on GPUs: BatchNorm statistics over the global batch")
+    sync_bn: bool = setting(False, "torchrun: global-batch BatchNorm")
     # optimisation
     optimizer: OptimizerName = setting("adam", "optimiser of both networks")
     lr: float = setting(2e-4, "learning rate", POSITIVE)

@@ -66,6 +66,17 @@ def test_generator_last_bias_switch():
     assert n_params(gen) == 1_707_910 - 6
 
 
+def test_a_grey_generator_draws_one_channel_shown_as_three():
+    gen = DCGANGenerator(grey=True)
+    # the last convolution 64 -> 1 instead of 64 -> 3 (2 x 64 x 4 x 4 weights fewer), its BatchNorm 1 channel (4 fewer)
+    assert n_params(gen) == 1_707_910 - 2 * 64 * 16 - 4
+    x = gen(torch.randn(4, 256))
+    assert x.shape == (4, 3, 32, 32) and gen.layers[3][0].out_channels == 1
+    torch.testing.assert_close(x, x[:, :1].expand(-1, 3, -1, -1), rtol=0, atol=0)
+    cfg = build_config("dcgan", preset="smoke", overrides=dict(grey=True, device="cpu"))
+    assert build_generator(cfg).layers[-1][0].out_channels == 1
+
+
 @pytest.mark.parametrize("norm, norm_type", [("layer", nn.GroupNorm), ("none", nn.Identity)])
 def test_selectable_critic_normalisation(norm, norm_type):
     disc = DCGANDiscriminator(norm=norm)

@@ -63,6 +63,13 @@ def test_three_batched_seeds_equal_three_runs_trained_alone(loss, tmp_path):
         assert (run.root / "report.html").is_file() and (run.root / "images" / "fake_image-002.png").is_file()
 
 
+def test_a_grey_sweep_member_equals_the_grey_run_trained_alone(tmp_path):
+    runs = train_sweep(members(["lsgan"], [0, 1], grey=True), tmp_path / "sweep", quiet=True)
+    alone = train(replace(base(loss="lsgan", grey=True), seed=1), tmp_path / "alone", quiet=True)
+    assert_same_state(weights(alone.root), weights(runs[1].root))
+    assert weights(runs[1].root)["models"]["generator"]["layers.2.0.weight"].shape[1] == 1
+
+
 def test_losses_interleave_and_every_member_is_an_ordinary_run(tmp_path):
     runs = train_sweep(members(["gan", "lsgan"], [3, 4]), tmp_path / "sweep", quiet=True)
     assert [r.root.name for r in find_runs(tmp_path / "sweep")] == ["gan-s3", "gan-s4", "lsgan-s3", "lsgan-s4"]

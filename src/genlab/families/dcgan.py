@@ -14,7 +14,7 @@ from genlab.reporting.architecture import ArchitectureTable, architecture_rows
 def build_generator(cfg: DCGANConfig) -> DCGANGenerator:
     generator = DCGANGenerator(
         z_dim=cfg.z_dim, image_size=cfg.image_size, width=cfg.width, last_norm=cfg.gen_last_norm,
-        last_bias=cfg.gen_last_bias,
+        last_bias=cfg.gen_last_bias, grey=cfg.grey,
     )
     return initialize_(generator, cfg.init)
 

@@ -51,6 +51,20 @@ def _no_norm(channels: int) -> nn.Module:
 CRITIC_NORMS: dict[CriticNorm, Callable[[int], nn.Module]] = {"batch": _batch_norm, "layer": _layer_norm, "none": _no_norm}
 
 
+class RepeatChannels(nn.Module):
+    """(N, 1, H, W) -> (N, channels, H, W), the one channel in each."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.channels = channels
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.expand(-1, self.channels, -1, -1)
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}"
+
+
 class DCGANGenerator(nn.Module):
     def __init__(
         self,
@@ -61,17 +75,23 @@ class DCGANGenerator(nn.Module):
         channels: int = 3,
         last_norm: bool = True,
         last_bias: bool = True,
+        grey: bool = False,
     ) -> None:
+        """``grey``: the last layer draws one channel, repeated ``channels`` times (grey images cannot get colour
+        speckle, and the rest of the pipeline still sees ``channels`` channels)."""
         super().__init__()
         stages = _stages(image_size)
         widths = [width * 2 ** (stages - 1 - i) for i in range(stages)]  # 32x32: [256, 128, 64]
         self.z_dim = z_dim
         layers = [_up(z_dim, widths[0], stride=1, padding=0)]  # (N, 256, 4, 4)
         layers += [_up(c_in, c_out, stride=2, padding=1) for c_in, c_out in zip(widths, widths[1:])]
-        last = [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=last_bias and not last_norm)]
+        drawn = 1 if grey else channels
+        last = [nn.ConvTranspose2d(widths[-1], drawn, 4, 2, 1, bias=last_bias and not last_norm)]
         if last_norm:
-            last.append(nn.BatchNorm2d(channels))
+            last.append(nn.BatchNorm2d(drawn))
         last.append(nn.Tanh())
+        if grey:
+            last.append(RepeatChannels(channels))
         layers.append(nn.Sequential(*last))  # (N, 3, 32, 32)
         self.layers = nn.ModuleList(layers)
 
