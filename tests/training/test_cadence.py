@@ -1,7 +1,9 @@
 """Bookkeeping on a cadence: the page after the first and last epoch and at most every curves_every seconds between,
-the curves likewise but not after the first epoch; grids every sample_every epochs and always the first and last."""
+the curves likewise but not after the first epoch; grids every sample_every epochs and always the first and last;
+latest.pt after the first and last epoch, with kept checkpoints, and otherwise at most every LATEST_EVERY seconds."""
 
 import pytest
+import torch
 
 from genlab.checkpoint import load_checkpoint
 from genlab.training import loop
@@ -43,3 +45,25 @@ def test_latest_checkpoint_after_the_first_and_last_epoch_and_at_most_every_late
     assert [w for w in written if w[0] != "latest.pt"] == kept
     assert [epoch for name, epoch in written if name == "latest.pt"] == sorted({*latest, 3})
     assert load_checkpoint(run.latest)["epoch"] == 5
+
+
+def test_a_run_stopped_after_a_skipped_latest_resumes_from_the_one_before_and_ends_as_if_never_stopped(
+    tiny_dcgan, tmp_path, monkeypatch, break_step
+):
+    import genlab.training.dcgan as dcgan_training
+    from genlab.training.run import resume
+
+    monkeypatch.setattr(loop, "LATEST_EVERY", 1e6)  # latest.pt only after the first and the last epoch
+    cfg = tiny_dcgan(epochs=4, checkpoint_every=1000)
+    straight = train(cfg, tmp_path / "straight", quiet=True)
+    break_step(dcgan_training.DCGANTrainer, 13)  # in epoch 4 (4 steps an epoch): epochs 2 and 3 wrote no latest.pt
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "stopped", quiet=True)
+    break_step.mend()
+    assert load_checkpoint(tmp_path / "stopped" / "checkpoints" / "latest.pt")["epoch"] == 1
+    resumed = resume(tmp_path / "stopped", quiet=True)
+    ours, theirs = load_checkpoint(resumed.latest)["trainer"]["models"], load_checkpoint(straight.latest)["trainer"]["models"]
+    for net in theirs:
+        for name, value in theirs[net].items():
+            torch.testing.assert_close(ours[net][name], value, rtol=0, atol=0, msg=f"{net}.{name}")
+    assert resumed.history_path.read_text() == straight.history_path.read_text()
