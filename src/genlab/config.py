@@ -72,8 +72,10 @@ BELOW_ONE = Rule("must be in [0, 1)", lambda v: 0 <= v < 1)
 FRACTION = Rule("must be between 0 and 1", lambda v: 0 <= v <= 1)
 POWER_OF_TWO = Rule("must be a power of two, at least 8", lambda v: stages_to(v) is not None)
 CROP = Rule("must be a multiple of 4, at least 32", lambda v: v >= 32 and v % 4 == 0)  # CycleGAN: two stride-2 layers
-# the scores a run can take during training; KID is always among them (best.pt is kept at the lowest)
-EVAL_METRICS = ("is", "kid", "fid", "precision", "recall", "density", "coverage")
+# every score genlab computes (genlab evaluate's --metrics; here, torch-free, for the config's rules): a run can take
+# any of them during training, KID always among them (best.pt is kept at the lowest)
+PRDC = ("precision", "recall", "density", "coverage")
+EVAL_METRICS = ("is", "kid", "fid", *PRDC)
 FEATURES_ONLY: tuple[NetworkName, ...] = ("dinov2", "clip")  # networks without class logits: no IS
 
 

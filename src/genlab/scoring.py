@@ -19,7 +19,7 @@ from typing import Any, get_args
 import torch
 from torch import Tensor
 
-from genlab.config import Config, NetworkName, check_seed, data_label, load_config, resolve_data_root
+from genlab.config import EVAL_METRICS, PRDC, Config, NetworkName, check_seed, data_label, load_config, resolve_data_root
 from genlab.data.builtin import DRAWN_SETS, builtin_digits, drawn_images
 from genlab.data.cifar10 import load_cifar10
 from genlab.data.images import ImageFolder, InMemoryImages, fingerprint
@@ -42,9 +42,8 @@ from genlab.metrics.prdc import DC_NEIGHBOURS, PR_NEIGHBOURS, density_coverage, 
 from genlab.trained import load_model
 from genlab.sampling import generate
 
-PRDC = ("precision", "recall", "density", "coverage")
-REFERENCE_METRICS = ("fid", "kid", *PRDC)  # compared with real images
-METRICS = ("is", *REFERENCE_METRICS)
+METRICS = EVAL_METRICS
+REFERENCE_METRICS = tuple(m for m in METRICS if m != "is")  # compared with real images
 
 @dataclass(frozen=True)
 class Protocol:
