@@ -6,7 +6,8 @@ accumulates is its ``RunState``: folder, history, the device-side read-back of i
 TensorBoard log, step. After every epoch each run's state goes through ``END_OF_EPOCH``, one ordered list of hooks:
 the refresh cadence, pictures (grids, the collapse check), learning curves, scores, history, checkpoints, then the
 report page and TensorBoard; the page and TensorBoard are refreshed after the first epoch, then (with the curves) at
-most every ``curves_every`` seconds, and after the last epoch.
+most every ``curves_every`` seconds, and after the last epoch; latest.pt is written after the first and last epoch,
+with every kept or best checkpoint, and otherwise at most every ``LATEST_EVERY`` seconds.
 
 A family's trainer supplies ``train_step(batch, step) -> dict[str, Tensor]`` (detached scalars, in the order of
 its paper's algorithm box), ``end_epoch(epoch)`` for what changes between epochs, ``report(epoch, run, history)``
