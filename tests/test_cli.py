@@ -28,7 +28,8 @@ def test_train_sample_and_resume_through_the_command_line(capsys, tmp_path):
         f"genlab: training DCGAN (lsgan loss, preset smoke) on builtin (32 training images, 32x32) for 1 epochs on cpu "
         f"(speed options: none) into {out}"
     )
-    assert lines[1].startswith(f"genlab: finished {out}: 1 epochs, 2 steps in ") and "; last losses: d_loss " in lines[1]
+    assert lines[1].startswith("genlab: tip: the training images are grey; --grey")  # the digits are
+    assert lines[2].startswith(f"genlab: finished {out}: 1 epochs, 2 steps in ") and "; last losses: d_loss " in lines[2]
     assert lines[-2] == f"  pictures: {out}/images/  curves: {out}/plots/  numbers: {out}/history.csv"
     assert lines[-1] == (
         f"  next: genlab sample {out} -n 64 --out grid.png | genlab evaluate {out} | genlab train --resume {out} --epochs 2"

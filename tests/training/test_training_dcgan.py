@@ -238,3 +238,16 @@ def test_graph_warm_up_steps_leave_no_trace(loss, trained_before, tiny_dcgan):
     for net in ("generator", "discriminator"):
         for (name, x), y in zip(warmed.models[net].state_dict().items(), fresh.models[net].state_dict().values()):
             torch.testing.assert_close(x, y, rtol=0, atol=0, msg=f"{net}.{name}")
+
+
+def test_the_grey_tip_is_given_for_grey_data_and_a_three_channel_generator_only():
+    from genlab.config import build_config, replace
+    from genlab.training.run import grey_tip
+
+    grey = [torch.full((3, 8, 8), v, dtype=torch.uint8) for v in range(40)]
+    coloured = grey[:20] + [torch.stack([torch.zeros(8, 8), torch.ones(8, 8), torch.zeros(8, 8)]).to(torch.uint8)] * 20
+    dcgan = build_config("dcgan", preset="smoke", overrides=dict(device="cpu"))
+    assert "--grey" in grey_tip(dcgan, grey)
+    assert grey_tip(replace(dcgan, grey=True), grey) is None
+    assert grey_tip(dcgan, coloured) is None  # the sampled images spread over the data reach the coloured half
+    assert grey_tip(build_config("vae", preset="smoke", overrides=dict(device="cpu")), grey) is None  # no grey setting

@@ -58,6 +58,25 @@ def start_summary(cfg: Config, dataset: Any, run: RunDir) -> str:
     )
 
 
+GREY_SAMPLE = 16  # training images looked at for grey_tip
+
+
+def grey_tip(cfg: Config, dataset: Any) -> str | None:
+    """For a generator drawing three channels (a family with a ``grey`` setting, off) on grey images (every one of up
+    to GREY_SAMPLE, spread over the data, has equal channels): the setting that makes its samples grey; else None."""
+    if getattr(cfg, "grey", True) or len(dataset) == 0:
+        return None
+    picked = range(0, len(dataset), max(1, len(dataset) // GREY_SAMPLE))
+    for i in list(picked)[:GREY_SAMPLE]:
+        image = dataset[i]
+        if image.shape[0] != 3 or not (image[0] == image[1]).all() or not (image[0] == image[2]).all():
+            return None
+    return (
+        "genlab: tip: the training images are grey; --grey (grey=True) makes the generator draw one channel shown "
+        "as three, so its samples cannot get colour speckle"
+    )
+
+
 def end_summary(cfg: Config, run: RunDir, history: History, seconds: float) -> str:
     """Where the run is, what it reached, and what to do next."""
     steps = [row for row in history.rows if any(k.endswith("loss") for k in row)]
@@ -103,6 +122,9 @@ def train(cfg: Config, out: str | Path, *, quiet: bool = False, verbose: bool = 
             print(f"genlab: the config\n{format_config(cfg)}\n\n{architecture}", flush=True)
         if not quiet:
             print(start_summary(cfg, dataset, run), flush=True)
+            tip = grey_tip(cfg, dataset)
+            if tip:
+                print(tip, flush=True)
     barrier()
     run = RunDir(Path(out).expanduser())
     state = RunState(cfg, run, trainer, History(run.history_path), evaluator=evaluator, main=main)
