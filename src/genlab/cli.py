@@ -335,10 +335,10 @@ def _evaluate(args: argparse.Namespace) -> None:
         raise GenlabError(f"{args.source} is a symbolic link that leads nowhere (a loop or a missing target); give the real folder")
     if "/" in args.source and not source.exists():  # said before torch is imported
         raise GenlabError(f"{args.source} does not exist; give a run folder, an image folder or a dataset name")
-    from genlab.config import resolve_device
+    from genlab.config import metric_list, resolve_device
     from genlab.scoring import evaluate, protocol
 
-    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    metrics = tuple(metric_list(args.metrics))
     chosen = protocol(
         args.protocol, network=args.network, weights=args.weights, n=args.n, splits=args.splits, seed=args.seed,
         checkpoint=args.checkpoint, reference=args.reference, reference_n=args.reference_n, kid_subsets=args.kid_subsets,
@@ -359,7 +359,7 @@ def _report(args: argparse.Namespace) -> None:
         for run_dir in args.runs:
             print(f"genlab: wrote {write_run_report(RunDir.open(run_dir))}")
         return
-    from genlab.config import resolve_device
+    from genlab.config import metric_list, resolve_device
     from genlab.handin import write_assignment_handin, write_report
     from genlab.scoring import protocol
 
@@ -373,7 +373,7 @@ def _report(args: argparse.Namespace) -> None:
         print(text.read_text(), end="")
         print(f"genlab: wrote the hand-in folder {text.parent}")
     else:
-        variety = tuple(m for m in (name.strip() for name in args.metrics.split(",")) if m and m != "is")
+        variety = tuple(m for m in metric_list(args.metrics) if m != "is")
         text, twin = write_report(args.runs, args.out or "inception_score.txt", chosen, real=args.real, variety=variety, **options)
         print(text.read_text(), end="")
         print(f"genlab: wrote {text} and {twin}")

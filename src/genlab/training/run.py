@@ -66,8 +66,7 @@ def grey_tip(cfg: Config, dataset: Any) -> str | None:
     to GREY_SAMPLE, spread over the data, has equal channels): the setting that makes its samples grey; else None."""
     if getattr(cfg, "grey", True) or len(dataset) == 0:
         return None
-    picked = range(0, len(dataset), max(1, len(dataset) // GREY_SAMPLE))
-    for i in list(picked)[:GREY_SAMPLE]:
+    for i in range(0, len(dataset), max(1, len(dataset) // GREY_SAMPLE))[:GREY_SAMPLE]:
         image = dataset[i]
         if image.shape[0] != 3 or not (image[0] == image[1]).all() or not (image[0] == image[2]).all():
             return None
