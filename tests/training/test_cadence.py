@@ -67,3 +67,19 @@ def test_a_run_stopped_after_a_skipped_latest_resumes_from_the_one_before_and_en
         for name, value in theirs[net].items():
             torch.testing.assert_close(ours[net][name], value, rtol=0, atol=0, msg=f"{net}.{name}")
     assert resumed.history_path.read_text() == straight.history_path.read_text()
+
+
+@pytest.mark.parametrize("epochs, refreshed", [(8, [1, 4, 8]), (10, [1, 4, 7, 10]), (3, [1, 3])])
+def test_no_periodic_refresh_when_the_run_should_end_sooner_than_curves_every(monkeypatch, epochs, refreshed):
+    """Epochs of 10 s, curves at most every 30 s: epoch 7 of 8 would refresh 10 s before the last epoch does."""
+    from types import SimpleNamespace
+
+    from genlab.config import RunOptions
+
+    state = SimpleNamespace(cfg=SimpleNamespace(run=RunOptions(epochs=epochs, curves_every=30.0)), clock=None, refreshed=-float("inf"), refresh_due=False)
+    due = []
+    for epoch in range(1, epochs + 1):
+        monkeypatch.setattr(loop.time, "monotonic", lambda: 10.0 * epoch)
+        loop.cadence(state, epoch)
+        due += [epoch] if state.refresh_due else []
+    assert due == refreshed

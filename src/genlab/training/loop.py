@@ -6,8 +6,9 @@ accumulates is its ``RunState``: folder, history, the device-side read-back of i
 TensorBoard log, step. After every epoch each run's state goes through ``END_OF_EPOCH``, one ordered list of hooks:
 the refresh cadence, pictures (grids, the collapse check), learning curves, scores, history, checkpoints, then the
 report page and TensorBoard; the page and TensorBoard are refreshed after the first epoch, then (with the curves) at
-most every ``curves_every`` seconds, and after the last epoch; latest.pt is written after the first and last epoch,
-with every kept or best checkpoint, and otherwise at most every ``LATEST_EVERY`` seconds.
+most every ``curves_every`` seconds but not when the run should end sooner than that, and after the last epoch;
+latest.pt is written after the first and last epoch, with every kept or best checkpoint, and otherwise at most every
+``LATEST_EVERY`` seconds.
 
 A family's trainer supplies ``train_step(batch, step) -> dict[str, Tensor]`` (detached scalars, in the order of
 its paper's algorithm box), ``end_epoch(epoch)`` for what changes between epochs, ``report(epoch, run, history)``
@@ -112,6 +113,7 @@ class RunState:
     improved: bool = False  # the epoch's score beat the best so far (best.pt is written)
     refreshed: float = -math.inf  # when the curves and the page were last refreshed (time.monotonic)
     refresh_due: bool = False  # this epoch refreshes them
+    clock: tuple[int, float] | None = None  # (epoch, time.monotonic) when this process ended its first epoch
     saved: float = -math.inf  # when latest.pt was last written (time.monotonic)
     readback: Readback = field(init=False)
 
@@ -162,9 +164,14 @@ class OneRun:
 
 def cadence(state: RunState, epoch: int) -> None:
     """Whether this epoch refreshes the curves, the page and TensorBoard: after the first and the last epoch, and
-    otherwise at most every ``curves_every`` seconds (drawing them costs more than a small epoch's steps)."""
+    otherwise at most every ``curves_every`` seconds (drawing them costs more than a small epoch's steps), but not
+    when the epochs left should take less than that: the last epoch's refresh comes sooner."""
     now, run = time.monotonic(), state.cfg.run
-    state.refresh_due = epoch in (1, run.epochs) or now - state.refreshed >= run.curves_every
+    state.clock = state.clock or (epoch, now)
+    first, since = state.clock
+    left = (now - since) / max(1, epoch - first) * (run.epochs - epoch) if epoch > first else math.inf
+    periodic = now - state.refreshed >= run.curves_every and left >= run.curves_every
+    state.refresh_due = epoch in (1, run.epochs) or periodic
     if state.refresh_due:
         state.refreshed = now
 
