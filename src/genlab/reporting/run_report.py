@@ -450,7 +450,7 @@ def run_document(summary: RunSummary) -> Document:
         doc.blocks.append(Section("Learning curves", [
             Paragraph(
                 f"Raw values faint, moving average bold (window {cfg.run.smooth_window} steps){note}."
-                + (f" While the run trains they are redrawn at most every {cfg.run.curves_every:g} s, and always after its first and last epochs."
+                + (f" While the run trains they are redrawn at most every {cfg.run.curves_every:g} s, and always after its last epoch."
                    if cfg.run.curves_every else "")
             ),
             *[Figure(rel(p), p.stem, kind="curve") for p in plots],
