@@ -122,6 +122,19 @@ def test_evaluate_and_report_commands(gan_run, tmp_path, capsys):
     capsys.readouterr()
     assert main(["report", str(gan_run.root), "--network", "builtin", "--metrics", "is,recall", "--out", str(tmp_path / "x.txt")]) == 2
     assert "give --real" in capsys.readouterr().err
+    assert main(["report", str(gan_run.root), "--network", "builtin", "--ceiling", "--out", str(tmp_path / "x.txt")]) == 2
+    assert "name some of them in --metrics" in capsys.readouterr().err
+    # --ceiling: the run's JSON row also has real images it never saw against the same real row, as evaluate gives
+    # them (every held-out digit in the real row, as evaluate's reference has them)
+    ceiling = tmp_path / "ceiling.txt"
+    assert main(["report", str(gan_run.root), "--network", "builtin", "--n", "300", "--splits", "2", "--real", "builtin-test",
+                 "--metrics", "is,recall,coverage", "--ceiling", "--out", str(ceiling), "--device", "cpu"]) == 0
+    row = json.loads(ceiling.with_suffix(".json").read_text())[0]
+    alone = evaluate(str(gan_run.root), Protocol(network="builtin", n=300, splits=2, reference="builtin-test"), metrics=("is", "recall", "coverage"))
+    assert row["ceiling"]["n"] == alone.ceiling["n"] and row["ceiling"]["source"] == alone.ceiling["source"]
+    for name in ("recall", "coverage"):
+        assert row["ceiling"]["metrics"][name] == pytest.approx(alone.ceiling["metrics"][name])
+        assert row["metrics"][name] == pytest.approx(alone.metrics[name])
     assert main(["download", "imagenet"]) == 2
     assert "unknown download" in capsys.readouterr().err
 

@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--splits", type=int, help="IS splits (default: the protocol's)")
     report.add_argument("--real", help="a real-data row: a dataset name or image folder scored the same way")
     report.add_argument("--metrics", default="is", help="is, and with --real any of precision, recall, density, coverage on each line (default is)")
+    report.add_argument("--ceiling", action="store_true", help="with those metrics: also real images each run never saw, in its JSON row")
     report.add_argument("--checkpoint", default="latest", help="the checkpoint of every run (default latest)")
     report.add_argument("--batch-size", type=int, default=100, help="images per forward pass of the network (default 100)")
     report.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
@@ -374,7 +375,7 @@ def _report(args: argparse.Namespace) -> None:
         print(f"genlab: wrote the hand-in folder {text.parent}")
     else:
         variety = tuple(m for m in metric_list(args.metrics) if m != "is")
-        text, twin = write_report(args.runs, args.out or "inception_score.txt", chosen, real=args.real, variety=variety, **options)
+        text, twin = write_report(args.runs, args.out or "inception_score.txt", chosen, real=args.real, variety=variety, ceiling=args.ceiling, **options)
         print(text.read_text(), end="")
         print(f"genlab: wrote {text} and {twin}")
 

@@ -81,6 +81,8 @@ def write_report(
         raise GenlabError(f"unknown metric(s) {unknown} for the report lines; choose from {list(PRDC)} (IS is always there)")
     if variety and real is None:
         raise GenlabError(f"{', '.join(variety)} compare each run with real images; give --real (a dataset name or an image folder)")
+    if ceiling and not variety:
+        raise GenlabError(f"the ceiling is real images' own {', '.join(PRDC)}; name some of them in --metrics (with --real)")
     score = inception_scorer(protocol, batch_size=batch_size, device=device)
     rows: list[tuple[str, str, Evaluation]] = []
     for run_dir in runs:
