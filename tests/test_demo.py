@@ -36,6 +36,11 @@ def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
     assert html.count("; real images (builtin-test) ") == 4 and html.count("; real images (seasons-summer-test) ") == 1
     assert html.count("; real images (toonfaces-test) ") == 2
     assert "Trained: 23 steps of batch 64 (1 epochs), 16x16, preset assignment, gan loss, " in html
+    # under each short CycleGAN run, what to expect of its pictures and where to see more (not under --full's)
+    assert html.count("What to expect from a run this short") == 2 and html.count("genlab demo --full trains 2,500 steps per task") == 2
+    from genlab.demo import _cyclegan_jobs
+
+    assert [job.expect for job in _cyclegan_jobs(tmp_path / "full", None, "cpu", full=True)] == ["", ""]
     # a comparison page: the curves overlaid on one figure, the last grids side by side, the table as JSON
     assert "src='./index-curves.png'" in html and (tmp_path / "demo" / "index-curves.png").is_file()
     assert "Last samples side by side" in html

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from genlab.config import Config, DCGANConfig, build_config
+from genlab.config import CYCLEGAN_PRESETS, Config, DCGANConfig, build_config
 from genlab.errors import GenlabError
 from genlab.reporting.compare import Extra, write_comparison
 from genlab.reporting.run_report import summarize, write_run_report
@@ -82,6 +82,7 @@ class DemoEntry:
     pictures: tuple[tuple[str, Path], ...]  # (caption, image path)
     seconds: float  # wall time of the training
     real: str  # the real images its scores are compared with (a scoring dataset name)
+    expect: str = ""  # what a first look should expect of its pictures (said under its training line)
 
     def trained(self) -> str:
         """What was trained, in one line: steps, image size, preset, wall time."""
@@ -118,6 +119,7 @@ class DemoJob:
     walk: bool = False  # also draw latent walks
     domains: tuple[str, str] = ("A", "B")  # a CycleGAN's domain names
     seconds: float = 30.0  # its rough cost on two cores, measured: the longest runs start first
+    expect: str = ""  # what a first look should expect of its pictures
 
 
 def _pictures(job: DemoJob, run: RunDir) -> tuple[tuple[str, Path], ...]:
@@ -149,7 +151,7 @@ def train_job(job: DemoJob) -> DemoEntry:
     print(f"genlab demo: {job.what}", flush=True)
     started = time.perf_counter()
     run = train(job.cfg, job.folder, quiet=True)
-    return DemoEntry(job.title, run, _pictures(job, run), time.perf_counter() - started, job.real)
+    return DemoEntry(job.title, run, _pictures(job, run), time.perf_counter() - started, job.real, job.expect)
 
 
 WALK_LOSS = "wgan-gp"  # the DCGAN whose latent walks the page shows
@@ -205,6 +207,19 @@ DEMO_CYCLEGAN_TASKS = (
     ("seasons", "summer <-> winter landscapes", "summer", "winter", "seasons-summer-test"),
     ("toonfaces2anime", "cartoon <-> anime faces", "cartoon", "anime", "toonfaces-test"),
 )
+# Said on the demo page under each CycleGAN run of the default demo: what a run this short gives, and where to see more.
+_FULL_STEPS = DEMO_CYCLEGAN_FULL["limit"] * DEMO_CYCLEGAN_FULL_EPOCHS // CYCLEGAN_PRESETS["smoke"]({})["batch_size"]  # 2,500
+DEMO_CYCLEGAN_EXPECT = {
+    "seasons": (
+        "What to expect from a run this short: the translations take on the other season's colours and light (green "
+        "under a blue sky from snow, and back) but not yet each scene's layout, so its report page warns that their "
+        f"recall is low; genlab demo --full trains {_FULL_STEPS:,} steps per task, and keeps more of the trees, peaks and lakes."
+    ),
+    "toonfaces2anime": (
+        "What to expect from a run this short: rough, noisy faces in the other style's colours and head shapes, so its "
+        f"report page warns that their recall is low; genlab demo --full trains {_FULL_STEPS:,} steps per task."
+    ),
+}
 
 
 def _cyclegan_jobs(out: Path, epochs: int | None, device: str, full: bool) -> list[DemoJob]:
@@ -214,7 +229,7 @@ def _cyclegan_jobs(out: Path, epochs: int | None, device: str, full: bool) -> li
         DemoJob(
             f"CycleGAN, {task} (A: {a}, B: {b})", build_config("cyclegan", preset="smoke", overrides={**overrides, "data": data}),
             out / f"cyclegan-{data}", f"CycleGAN, {epochs} epochs, {task} ({data})", "cyclegan", real=real, domains=(a, b),
-            seconds=500.0 if full else 30.0,
+            seconds=500.0 if full else 30.0, expect="" if full else DEMO_CYCLEGAN_EXPECT[data],
         )
         for data, task, a, b, real in DEMO_CYCLEGAN_TASKS
     ]
@@ -300,7 +315,7 @@ def write_index(out: Path, entries: list[DemoEntry], scores: str = "", report_js
     by_run = _scores(report_json) if report_json is not None and report_json.is_file() else {}
     extras = {
         entry.run.root: Extra(
-            title=entry.title, lines=(f"Trained: {entry.trained()}.",),
+            title=entry.title, lines=(f"Trained: {entry.trained()}.", *((entry.expect,) if entry.expect else ())),
             score=_score_line(*by_run.get(str(entry.run.root), (None, None))), pictures=entry.pictures,
         )
         for entry in entries
