@@ -77,9 +77,10 @@ def test_no_periodic_refresh_when_the_run_should_end_sooner_than_curves_every(mo
     from genlab.config import RunOptions
 
     state = SimpleNamespace(cfg=SimpleNamespace(run=RunOptions(epochs=epochs, curves_every=30.0)), clock=None, refreshed=-float("inf"), refresh_due=False)
-    due = []
+    due, now = [], [0.0]
+    monkeypatch.setattr(loop, "time", SimpleNamespace(monotonic=lambda: now[0]))  # the loop's clock only
     for epoch in range(1, epochs + 1):
-        monkeypatch.setattr(loop.time, "monotonic", lambda: 10.0 * epoch)
+        now[0] = 10.0 * epoch
         loop.cadence(state, epoch)
         due += [epoch] if state.refresh_due else []
     assert due == refreshed
