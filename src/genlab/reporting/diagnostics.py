@@ -168,15 +168,16 @@ def low_variety(value: float, ceiling: float | None) -> bool:
 
 
 def _latest_variety(summary: History) -> tuple[dict[str, float], dict[str, float], str] | None:
-    """(recall/coverage, the real images' own, where they come from): the newest evaluate result that has them,
-    else the last evaluation during training."""
+    """(precision/recall/coverage, the real images' own, where they come from): the newest evaluate result that has
+    recall or coverage, else the last evaluation during training."""
     for name, result in reversed(summary.evaluations):
-        found = {k: v for k, v in result.get("metrics", {}).items() if k in ("recall", "coverage")}
-        if found:
+        metrics = result.get("metrics", {})
+        if any(k in metrics for k in ("recall", "coverage")):
+            found = {k: v for k, v in metrics.items() if k in ("precision", "recall", "coverage")}
             ceiling = (result.get("ceiling") or {}).get("metrics", {})
             return found, {k: v for k, v in ceiling.items() if k in found}, f"in {name}"
-    found = {k: values[-1] for k in ("recall", "coverage") if (values := [v for _, _, v in summary.column(k)])}
-    return (found, {}, "at the last evaluation during training") if found else None
+    found = {k: values[-1] for k in ("precision", "recall", "coverage") if (values := [v for _, _, v in summary.column(k)])}
+    return (found, {}, "at the last evaluation during training") if "recall" in found or "coverage" in found else None
 
 
 def _variety_findings(summary: History) -> list[Finding]:
@@ -185,6 +186,7 @@ def _variety_findings(summary: History) -> list[Finding]:
     if latest is None:
         return []
     values, ceiling, where = latest
+    precision, real_precision = values.pop("precision", None), ceiling.pop("precision", None)
     numbers = " and ".join(f"{k} {v:.2f}" for k, v in values.items()) + f" {where}"
     if ceiling:
         numbers += " (real images: " + ", ".join(f"{ceiling[k]:.2f}" for k in values if k in ceiling) + ")"
@@ -202,6 +204,14 @@ def _variety_findings(summary: History) -> list[Finding]:
             "warning",
             f"The collapse check and {numbers} disagree: the check measures the spread of 64 samples in pixels, "
             "recall and coverage the share of real images the samples reach in the network's features; look at the grids.",
+        )]
+    if low_recall and precision is not None and low_variety(precision, real_precision):
+        return [Finding(
+            "warning",
+            f"{numbers[0].upper()}{numbers[1:]}, and precision {precision:.2f}"
+            + (f" (real images: {real_precision:.2f})" if real_precision is not None else "")
+            + ": most samples lie outside every real image's neighbourhood in the network's features, so they look "
+            "unlike the real images (blurred or off the data) and reach few of them; look at the grids.",
         )]
     if low_recall:
         return [Finding(
