@@ -181,7 +181,7 @@ def reference_cyclegan(cfg, epochs: int) -> Callable[[Tensor], Tensor]:
     device = cfg.run.device
     torch.manual_seed(cfg.run.seed)
     gen_a2b, gen_b2a = (reference_init_(ResnetGenerator(width=cfg.width, n_blocks=cfg.n_blocks), cfg.init).to(device) for _ in "ab")
-    disc_a, disc_b = (reference_init_(PatchDiscriminator(width=cfg.width), cfg.init).to(device) for _ in "ab")
+    disc_a, disc_b = (reference_init_(PatchDiscriminator(width=cfg.width, n_layers=cfg.disc_layers), cfg.init).to(device) for _ in "ab")
     opt_g = torch.optim.Adam([*gen_a2b.parameters(), *gen_b2a.parameters()], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam([*disc_a.parameters(), *disc_b.parameters()], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     domains = open_domains("builtin", domain_a="", domain_b="", test_fraction=cfg.test_fraction, seed=cfg.run.seed, data_root=cfg.input.data_root)

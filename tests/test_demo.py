@@ -41,6 +41,8 @@ def test_demo_trains_every_loss_and_writes_one_page(tmp_path):
     from genlab.demo import _cyclegan_jobs
 
     assert [job.expect for job in _cyclegan_jobs(tmp_path / "full", None, "cpu", full=True)] == ["", ""]
+    # the faces' discriminators judge 34x34 patches, the landscapes' the default 70x70
+    assert [json.loads((tmp_path / "demo" / f"cyclegan-{task}" / "config.json").read_text())["disc_layers"] for task in ("seasons", "toonfaces2anime")] == [3, 2]
     # a comparison page: the curves overlaid on one figure, the last grids side by side, the table as JSON
     assert "src='./index-curves.png'" in html and (tmp_path / "demo" / "index-curves.png").is_file()
     assert "Last samples side by side" in html

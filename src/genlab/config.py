@@ -299,6 +299,8 @@ class CycleGANConfig:
     # networks
     width: int = setting(64, "channels of the first discriminator (last generator) layer; doubles per layer", AT_LEAST_ONE)
     n_blocks: int = setting(6, "residual blocks in each generator", AT_LEAST_ONE)
+    # the reference implementation's --n_layers_D: 3 is the 70x70 PatchGAN
+    disc_layers: int = setting(3, "stride-2 layers of each discriminator: 3 judges 70x70 patches, 2 34x34, 1 16x16", AT_LEAST_ONE)
     init: InitName = setting("normal", "weight initialisation (normal: N(0, 0.02); pytorch: each layer's default)")
     # optimisation
     lr: float = setting(2e-4, "learning rate", POSITIVE)
@@ -535,6 +537,11 @@ def validate(cfg: Config) -> None:
     if "decay_epochs" in values and not 0 <= values["decay_epochs"] <= values["epochs"]:
         raise GenlabError(f"decay_epochs must be between 0 and epochs ({values['epochs']}); got {values['decay_epochs']}")
     check_seed(values["seed"])
+    if "disc_layers" in values and values["image_size"] < 3 * 2 ** values["disc_layers"]:
+        raise GenlabError(
+            f"disc_layers {values['disc_layers']} needs images of at least {3 * 2 ** values['disc_layers']} px to judge "
+            f"(image_size is {values['image_size']}); lower --disc-layers or raise --image-size"
+        )
     if values["eval_network"] in FEATURES_ONLY and "is" in metric_list(values["eval_metrics"]):
         raise GenlabError(
             f"IS needs a classifier's logits; eval_network {values['eval_network']} gives features only: "

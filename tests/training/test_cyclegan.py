@@ -51,6 +51,42 @@ def test_discriminator_layer_shapes_at_256():
     assert shapes == [(64, 128, 128), (128, 64, 64), (256, 32, 32), (512, 31, 31), (1, 30, 30)]
 
 
+@pytest.mark.parametrize("n_layers, params, shapes", [
+    (1, 136_385, [(64, 128, 128), (128, 127, 127), (1, 126, 126)]),
+    (2, 662_977, [(64, 128, 128), (128, 64, 64), (256, 63, 63), (1, 62, 62)]),
+    (3, 2_764_737, [(64, 128, 128), (128, 64, 64), (256, 32, 32), (512, 31, 31), (1, 30, 30)]),
+])
+def test_discriminators_of_fewer_stride_2_layers(n_layers, params, shapes):
+    disc = PatchDiscriminator(n_layers=n_layers)
+    assert n_params(disc) == params
+    x, seen = torch.zeros(1, 3, 256, 256), []
+    for layer in disc.layers:
+        x = layer(x)
+        seen.append(tuple(x.shape[1:]))
+    assert seen == shapes
+
+
+def test_patch_sizes_are_pix2pix_s():
+    from genlab.models.cyclegan import patch_size, smallest_image
+
+    # Isola et al. 2017: 16x16, 70x70 and 286x286 PatchGANs (1, 3 and 5 stride-2 layers)
+    assert [patch_size(n) for n in (1, 2, 3, 5)] == [16, 34, 70, 286]
+    for n in (1, 2, 3, 4):  # the smallest image gives one logit, one pixel less gives none
+        assert PatchDiscriminator(width=2, n_layers=n)(torch.zeros(1, 3, smallest_image(n), smallest_image(n))).shape == (1, 1, 1, 1)
+        with pytest.raises((RuntimeError, ValueError)):  # an empty output, or instance norm of a single value
+            PatchDiscriminator(width=2, n_layers=n)(torch.zeros(1, 3, smallest_image(n) - 2, smallest_image(n) - 2))
+
+
+def test_disc_layers_setting_builds_the_trainer_s_discriminators_and_is_checked_against_the_image_size():
+    cfg = build_config("cyclegan", preset="smoke", overrides={"disc_layers": 2, "device": "cpu"})
+    trainer = CycleGANTrainer(cfg)
+    assert len(trainer.disc_a.layers) == len(trainer.disc_b.layers) == 4
+    assert n_params(trainer.disc_a) == n_params(PatchDiscriminator(width=cfg.width, n_layers=2))
+    with pytest.raises(GenlabError, match=r"disc_layers 4 needs images of at least 48 px to judge \(image_size is 32\); lower --disc-layers"):
+        build_config("cyclegan", preset="smoke", overrides={"disc_layers": 4})
+    assert build_config("cyclegan", preset="smoke", overrides={"disc_layers": 4, "image_size": 48, "load_size": 52}).disc_layers == 4
+
+
 @pytest.mark.parametrize("size, patches", [(64, 6), (128, 14)])
 def test_other_sizes(size, patches):
     gen, disc = ResnetGenerator(width=8, n_blocks=1), PatchDiscriminator(width=8)

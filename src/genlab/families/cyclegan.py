@@ -25,7 +25,7 @@ def build_generator(cfg: CycleGANConfig) -> ResnetGenerator:
 
 
 def build_discriminator(cfg: CycleGANConfig) -> PatchDiscriminator:
-    return initialize_(PatchDiscriminator(width=cfg.width), cfg.init)
+    return initialize_(PatchDiscriminator(width=cfg.width, n_layers=cfg.disc_layers), cfg.init)
 
 
 class CycleGAN:

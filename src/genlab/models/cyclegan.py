@@ -17,7 +17,9 @@ ResNet generator, 6 residual blocks (at 256x256):
 
 Every convolution has a bias; InstanceNorm has no affine parameters (as in the
 reference implementation), so G = 7,837,699 and D = 2,764,737 parameters. Any
-image size divisible by 4 works (64, 128, 256, ...).
+image size divisible by 4 works (64, 128, 256, ...). With fewer stride-2 layers
+(``n_layers``, the reference's ``--n_layers_D``) the discriminator judges smaller
+patches: 34x34 with 2, 16x16 with 1.
 """
 
 from __future__ import annotations
@@ -61,19 +63,35 @@ class ResnetGenerator(nn.Module):
         return self.up(self.blocks(self.down(x)))
 
 
-class PatchDiscriminator(nn.Module):
-    """One logit per overlapping 70x70 patch: (N, 1, 30, 30) at 256x256."""
+def patch_size(n_layers: int) -> int:
+    """The side of the input patch each output logit sees: 70 for 3 stride-2 layers (the 70x70 PatchGAN), 34, 16."""
+    size = 1
+    for stride in (1, 1, *[2] * n_layers):  # back from the output: two stride-1 layers, then the stride-2 ones
+        size = (size - 1) * stride + 4
+    return size
 
-    def __init__(self, *, channels: int = 3, width: int = 64) -> None:
+
+def smallest_image(n_layers: int) -> int:
+    """The smallest image a discriminator of ``n_layers`` stride-2 layers gives at least one logit for."""
+    return 3 * 2**n_layers
+
+
+class PatchDiscriminator(nn.Module):
+    """One logit per overlapping patch: (N, 1, 30, 30) at 256x256 with 3 stride-2 layers (70x70 patches, the default);
+    ``n_layers`` as the reference implementation's ``--n_layers_D``: 1 gives 16x16 patches, 2 gives 34x34."""
+
+    def __init__(self, *, channels: int = 3, width: int = 64, n_layers: int = 3) -> None:
         super().__init__()
         w = width
-        self.layers = nn.Sequential(
-            nn.Sequential(nn.Conv2d(channels, w, 4, 2, 1), nn.LeakyReLU(0.2)),  # (N, 64, H/2, W/2)
-            nn.Sequential(nn.Conv2d(w, 2 * w, 4, 2, 1), _norm(2 * w), nn.LeakyReLU(0.2)),  # H/4
-            nn.Sequential(nn.Conv2d(2 * w, 4 * w, 4, 2, 1), _norm(4 * w), nn.LeakyReLU(0.2)),  # H/8
-            nn.Sequential(nn.Conv2d(4 * w, 8 * w, 4, 1, 1), _norm(8 * w), nn.LeakyReLU(0.2)),  # H/8 - 1
-            nn.Conv2d(8 * w, 1, 4, 1, 1),  # H/8 - 2
-        )
+        layers = [nn.Sequential(nn.Conv2d(channels, w, 4, 2, 1), nn.LeakyReLU(0.2))]  # (N, 64, H/2, W/2)
+        c = w
+        for n in range(1, n_layers):  # H/4, H/8 (the default's layers 2 and 3)
+            layers.append(nn.Sequential(nn.Conv2d(c, w * min(2**n, 8), 4, 2, 1), _norm(w * min(2**n, 8)), nn.LeakyReLU(0.2)))
+            c = w * min(2**n, 8)
+        last = w * min(2**n_layers, 8)
+        layers.append(nn.Sequential(nn.Conv2d(c, last, 4, 1, 1), _norm(last), nn.LeakyReLU(0.2)))  # H/8 - 1
+        layers.append(nn.Conv2d(last, 1, 4, 1, 1))  # H/8 - 2
+        self.layers = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(x)
