@@ -208,8 +208,8 @@ DEMO_CYCLEGAN_TASKS = (
     ("toonfaces2anime", "cartoon <-> anime faces", "cartoon", "anime", "toonfaces-test"),
 )
 # Each task's own settings: the faces' discriminators judge 34x34 patches (two stride-2 layers; built-in IS 4.29,
-# 4.50, 4.49 over seeds 0-2 against 4.03 and 3.92 for seeds 0-1 with three, in the same time); the landscapes keep
-# three (two gave 2.25 and 1.70 against 2.21 and 2.15).
+# 4.50, 4.49 over seeds 0-2 against 4.03, 3.92, 3.28 with three, in the same time; --full 4.51 against 3.95); the
+# landscapes keep three (two gave 2.25 and 1.70 against 2.21 and 2.15).
 DEMO_CYCLEGAN_TASK = {"seasons": {}, "toonfaces2anime": dict(disc_layers=2)}
 # Said on the demo page under each CycleGAN run of the default demo: what a run this short gives, and where to see more.
 _FULL_STEPS = DEMO_CYCLEGAN_FULL["limit"] * DEMO_CYCLEGAN_FULL_EPOCHS // CYCLEGAN_PRESETS["smoke"]({})["batch_size"]  # 2,500
