@@ -1,7 +1,8 @@
 """Does every model learn? genlab's training against an independent minimal loop, scored on the built-in digits.
 
 For each case (every DCGAN loss under the ``assignment`` and ``paper`` presets, the
-demo's four DCGAN runs, the demo's CycleGAN and VAE) it trains genlab (``train``, the
+demo's four DCGAN runs, the demo's CycleGAN settings on translated digits and on its two
+drawn tasks (demo-seasons, demo-toonfaces2anime), and its VAE) it trains genlab (``train``, the
 real command path) and, beside it, a reference: a plain loop written in this file from
 the papers' algorithm boxes (Goodfellow et al. 2014 Alg. 1, Mao et al. 2017, Arjovsky et
 al. 2017 Alg. 1, Gulrajani et al. 2017 Alg. 1, Zhu et al. 2017, Kingma & Welling 2014).
@@ -11,8 +12,9 @@ classes (initialised here, from the same seed), the hyper-parameters, and the da
 draws fresh noise for each generator update, as the algorithm boxes do.
 
 Each side is scored with the built-in network on the same 1,000 samples' latents: IS (10
-splits), KID and FID against the 297 held-out digits, and the collapse statistics
-(diversity: mean pairwise feature distance relative to real digits'). The ceiling rows
+splits), KID and FID against the 297 held-out digits (digit cases only), and the collapse statistics
+(diversity: mean pairwise feature distance relative to real digits', or for a drawn translation task to
+its real test images of domain A). The ceiling rows
 score real training digits the same way. A table goes to stdout and, dated, to
 benchmarks/RESULTS.md.
 
@@ -44,7 +46,7 @@ from genlab.data.builtin import builtin_digits
 from genlab.data.loader import EpochBatches, split_holdout
 from genlab.data.sources import load_images
 from genlab.data.unpaired import UnpairedImages, open_domains
-from genlab.demo import DEMO_CYCLEGAN, DEMO_CYCLEGAN_EPOCHS, DEMO_VAE, DEMO_VAE_EPOCHS, demo_dcgan_config
+from genlab.demo import DEMO_CYCLEGAN, DEMO_CYCLEGAN_EPOCHS, DEMO_VAE, DEMO_VAE_EPOCHS, _cyclegan_jobs, demo_dcgan_config
 from genlab.metrics.diversity import collapse_check
 from genlab.reporting.diagnostics import MIN_DIVERSITY
 from genlab.metrics.feature_extractors import extract, make_extractor
@@ -184,7 +186,7 @@ def reference_cyclegan(cfg, epochs: int) -> Callable[[Tensor], Tensor]:
     disc_a, disc_b = (reference_init_(PatchDiscriminator(width=cfg.width, n_layers=cfg.disc_layers), cfg.init).to(device) for _ in "ab")
     opt_g = torch.optim.Adam([*gen_a2b.parameters(), *gen_b2a.parameters()], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam([*disc_a.parameters(), *disc_b.parameters()], lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    domains = open_domains("builtin", domain_a="", domain_b="", test_fraction=cfg.test_fraction, seed=cfg.run.seed, data_root=cfg.input.data_root)
+    domains = case_domains(cfg)
     first = lambda d: torch.utils.data.Subset(d, range(min(cfg.input.limit, len(d)))) if cfg.input.limit else d  # noqa: E731
     pairs = UnpairedImages(first(domains.train_a), first(domains.train_b), seed=cfg.run.seed, preprocess=cfg.preprocess,
                            load_size=cfg.load_size, crop_size=cfg.image_size, flip=cfg.flip)
@@ -271,6 +273,8 @@ def make_cases(args) -> list[Case]:
         **DEMO_CYCLEGAN, "epochs": epochs, "decay_epochs": max(1, epochs // 2), "device": args.device, "seed": args.seed,
     })
     cases.append(Case("cyclegan-demo", "cyclegan", cfg, epochs))
+    for job in _cyclegan_jobs(Path("unused"), None, args.device, full=False):  # the demo's own tasks and settings
+        cases.append(Case(f"demo-{job.cfg.input.data}", "cyclegan", replace(job.cfg, seed=args.seed), job.cfg.run.epochs))
     cfg = build_config("vae", preset="smoke", overrides={**DEMO_VAE, "epochs": DEMO_VAE_EPOCHS, "device": args.device, "seed": args.seed})
     cases.append(Case("vae-demo", "vae", cfg, DEMO_VAE_EPOCHS))
     if args.cases:
@@ -295,8 +299,9 @@ class Scorer:
     def features(self, uint8: Tensor):
         return extract(self.extractor, (uint8[i : i + 250] for i in range(0, len(uint8), 250)), total=len(uint8), desc="scoring")
 
-    def __call__(self, images: Tensor) -> dict[str, float]:
-        """images: float in [-1, 1] or uint8."""
+    def __call__(self, images: Tensor, real=None) -> dict[str, float]:
+        """images: float in [-1, 1] or uint8; ``real``: the features the diversity is relative to (default: the
+        held-out digits')."""
         if images.dtype != torch.uint8:
             images = images.detach().float().cpu().add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)
         ours = self.features(images)
@@ -304,7 +309,7 @@ class Scorer:
         size = min(len(images), len(self.held_out.pool))
         kid, _ = kernel_inception_distance(ours.pool, self.held_out.pool, subsets=100, subset_size=size)
         fid = fid_from_stats(feature_statistics(ours.pool), feature_statistics(self.held_out.pool))
-        return {"is": is_mean, "kid": kid, "fid": fid, "diversity": collapse_check(ours.pool, self.held_out.pool).diversity}
+        return {"is": is_mean, "kid": kid, "fid": fid, "diversity": collapse_check(ours.pool, (real or self.held_out).pool).diversity}
 
 
 def latents(case: Case) -> Tensor:
@@ -314,10 +319,25 @@ def latents(case: Case) -> Tensor:
     return torch.randn(N_SAMPLES, case.cfg.latent_dim, generator=noise)
 
 
+def case_domains(cfg):
+    """The case's own unpaired data (the built-in digit renderings, or a drawn pair at the case's size)."""
+    return open_domains(cfg.input.data, domain_a="", domain_b="", test_fraction=cfg.test_fraction, seed=cfg.run.seed,
+                        data_root=cfg.input.data_root, size=cfg.image_size, limit=cfg.input.limit)
+
+
+def real_targets(case: Case) -> Tensor | None:
+    """A translation case on other images than the digits: the real test images of domain A (uint8)."""
+    cfg = case.cfg
+    if case.family != "cyclegan" or cfg.input.data == "builtin":
+        return None
+    test_a = case_domains(cfg).test_a
+    return torch.stack([test_a[i] for i in range(len(test_a))])
+
+
 def cyclegan_inputs(case: Case) -> Tensor:
     """The test set of domain B, to be translated to A (the assignment's IS protocol)."""
     cfg = case.cfg
-    domains = open_domains("builtin", domain_a="", domain_b="", test_fraction=cfg.test_fraction, seed=cfg.run.seed, data_root=cfg.input.data_root)
+    domains = case_domains(cfg)
     test_b = torch.stack([domains.test_b[i] for i in range(len(domains.test_b))])
     return as_model_range(F.interpolate(test_b.float(), size=cfg.image_size, mode="bilinear", antialias=True).round().clamp(0, 255), "cpu")
 
@@ -375,16 +395,19 @@ def main() -> None:
     try:
         for case in make_cases(args):
             started = time.perf_counter()
+            targets = real_targets(case)
+            real = scorer.features(targets) if targets is not None else None
             model, steps = run_genlab(case, folder)
-            ours = scorer(generate(case, model))
+            ours = scorer(generate(case, model), real)
             genlab_min = (time.perf_counter() - started) / 60
             started = time.perf_counter()
-            theirs = scorer(generate(case, REFERENCES[case.family](case.cfg, case.epochs)))
+            theirs = scorer(generate(case, REFERENCES[case.family](case.cfg, case.epochs)), real)
             ref_min = (time.perf_counter() - started) / 60
             ratio = ours["is"] / theirs["is"]
+            digits = case.cfg.input.data == "builtin"  # KID and FID are against the held-out digits
             row = (
                 case.name, str(steps), f"{ours['is']:.2f}", f"{theirs['is']:.2f}", f"{ratio:.2f}",
-                f"{ours['kid']:.0f}", f"{theirs['kid']:.0f}", f"{ours['fid']:.1f}", f"{theirs['fid']:.1f}",
+                *((f"{ours['kid']:.0f}", f"{theirs['kid']:.0f}", f"{ours['fid']:.1f}", f"{theirs['fid']:.1f}") if digits else ("-",) * 4),
                 f"{ours['diversity']:.2f}/{theirs['diversity']:.2f}", f"{genlab_min:.1f}/{ref_min:.1f}", verdict(ours, theirs),
             )
             rows.append(row)
@@ -403,7 +426,8 @@ def append_results(args, header: tuple[str, ...], rows: list[tuple[str, ...]]) -
         "",
         f"`python benchmarks/bench_quality.py --steps {args.steps} --image-size {args.image_size} --seed {args.seed}"
         + (f" --cases {args.cases}" if args.cases else "") + "`: built-in network, 1,000 samples, IS over 10 splits, "
-        "KID and FID against the 297 held-out digits (KID in the built-in network's unscaled feature units); ratio = "
+        "KID and FID against the 297 held-out digits for the digit cases (KID in the built-in network's unscaled feature "
+        "units; - for a drawn translation task, whose diversity is relative to its real test images of A); ratio = "
         "genlab IS / reference IS, a tie within 10%; minutes include sampling and scoring.",
         "",
         "| " + " | ".join(header) + " |",
