@@ -84,13 +84,10 @@ class PatchDiscriminator(nn.Module):
         super().__init__()
         w = width
         layers = [nn.Sequential(nn.Conv2d(channels, w, 4, 2, 1), nn.LeakyReLU(0.2))]  # (N, 64, H/2, W/2)
-        c = w
-        for n in range(1, n_layers):  # H/4, H/8 (the default's layers 2 and 3)
-            layers.append(nn.Sequential(nn.Conv2d(c, w * min(2**n, 8), 4, 2, 1), _norm(w * min(2**n, 8)), nn.LeakyReLU(0.2)))
-            c = w * min(2**n, 8)
-        last = w * min(2**n_layers, 8)
-        layers.append(nn.Sequential(nn.Conv2d(c, last, 4, 1, 1), _norm(last), nn.LeakyReLU(0.2)))  # H/8 - 1
-        layers.append(nn.Conv2d(last, 1, 4, 1, 1))  # H/8 - 2
+        for n in range(1, n_layers + 1):  # H/4, H/8 with the default's 3, then one of stride 1: H/8 - 1
+            stride, c_in, c_out = 2 if n < n_layers else 1, w * min(2 ** (n - 1), 8), w * min(2**n, 8)
+            layers.append(nn.Sequential(nn.Conv2d(c_in, c_out, 4, stride, 1), _norm(c_out), nn.LeakyReLU(0.2)))
+        layers.append(nn.Conv2d(w * min(2**n_layers, 8), 1, 4, 1, 1))  # H/8 - 2 logits with the default's 3
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
