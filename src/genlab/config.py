@@ -522,6 +522,11 @@ def check_seed(seed: int) -> None:
         raise GenlabError(f"seed must be between 0 and 2**63 - 1 (got {seed})")
 
 
+def smallest_disc_image(n_layers: int) -> int:
+    """The smallest image a CycleGAN discriminator of ``n_layers`` stride-2 layers gives at least one logit for."""
+    return 3 * 2**n_layers
+
+
 def validate(cfg: Config) -> None:
     values = flatten(cfg)
     check_device(values["device"])
@@ -537,9 +542,9 @@ def validate(cfg: Config) -> None:
     if "decay_epochs" in values and not 0 <= values["decay_epochs"] <= values["epochs"]:
         raise GenlabError(f"decay_epochs must be between 0 and epochs ({values['epochs']}); got {values['decay_epochs']}")
     check_seed(values["seed"])
-    if "disc_layers" in values and values["image_size"] < 3 * 2 ** values["disc_layers"]:
+    if "disc_layers" in values and values["image_size"] < (smallest := smallest_disc_image(values["disc_layers"])):
         raise GenlabError(
-            f"disc_layers {values['disc_layers']} needs images of at least {3 * 2 ** values['disc_layers']} px to judge "
+            f"disc_layers {values['disc_layers']} needs images of at least {smallest} px to judge "
             f"(image_size is {values['image_size']}); lower --disc-layers or raise --image-size"
         )
     if values["eval_network"] in FEATURES_ONLY and "is" in metric_list(values["eval_metrics"]):

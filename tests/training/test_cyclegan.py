@@ -67,7 +67,8 @@ def test_discriminators_of_fewer_stride_2_layers(n_layers, params, shapes):
 
 
 def test_patch_sizes_are_pix2pix_s():
-    from genlab.models.cyclegan import patch_size, smallest_image
+    from genlab.config import smallest_disc_image as smallest_image  # the rule the config checks image sizes with
+    from genlab.models.cyclegan import patch_size
 
     # Isola et al. 2017: 16x16, 70x70 and 286x286 PatchGANs (1, 3 and 5 stride-2 layers)
     assert [patch_size(n) for n in (1, 2, 3, 5)] == [16, 34, 70, 286]

@@ -71,11 +71,6 @@ def patch_size(n_layers: int) -> int:
     return size
 
 
-def smallest_image(n_layers: int) -> int:
-    """The smallest image a discriminator of ``n_layers`` stride-2 layers gives at least one logit for."""
-    return 3 * 2**n_layers
-
-
 class PatchDiscriminator(nn.Module):
     """One logit per overlapping patch: (N, 1, 30, 30) at 256x256 with 3 stride-2 layers (70x70 patches, the default);
     ``n_layers`` as the reference implementation's ``--n_layers_D``: 1 gives 16x16 patches, 2 gives 34x34."""

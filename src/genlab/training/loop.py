@@ -169,7 +169,7 @@ def cadence(state: RunState, epoch: int) -> None:
     now, run = time.monotonic(), state.cfg.run
     state.clock = state.clock or (epoch, now)
     first, since = state.clock
-    left = (now - since) / max(1, epoch - first) * (run.epochs - epoch) if epoch > first else math.inf
+    left = (now - since) / (epoch - first) * (run.epochs - epoch) if epoch > first else math.inf
     periodic = now - state.refreshed >= run.curves_every and left >= run.curves_every
     state.refresh_due = epoch in (1, run.epochs) or periodic
     if state.refresh_due:
